@@ -1,0 +1,48 @@
+/* futex.c - Linux futex wait/wake behind sync/'s one wait layer.
+ *
+ * Design / invariants: waits use FUTEX_WAIT_BITSET with an absolute
+ * CLOCK_MONOTONIC timeout, so a wait restarted after EINTR or a spurious
+ * wake-up keeps its original deadline and no wait drifts. Errors other than
+ * ETIMEDOUT (EAGAIN: the value changed; EINTR: a signal) mean "look again"
+ * to every caller, so they are folded into 0. */
+#define _GNU_SOURCE
+#include "futex.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "weft/time.h"
+
+static int futex_op(int op, bool shared)
+{
+    return shared ? op : (op | FUTEX_PRIVATE_FLAG);
+}
+
+int weft__futex_wait(const uint32_t *word, uint32_t expected,
+                     int64_t deadline_ns, bool shared)
+{
+    struct timespec ts;
+    struct timespec *tsp = NULL;
+    if (deadline_ns != WEFT_DEADLINE_NEVER) {
+        if (deadline_ns < 0)
+            deadline_ns = 0;
+        ts.tv_sec = (time_t)(deadline_ns / 1000000000);
+        ts.tv_nsec = (long)(deadline_ns % 1000000000);
+        tsp = &ts;
+    }
+    long r = syscall(SYS_futex, word, futex_op(FUTEX_WAIT_BITSET, shared),
+                     expected, tsp, NULL, FUTEX_BITSET_MATCH_ANY);
+    if (r == -1 && errno == ETIMEDOUT)
+        return ETIMEDOUT;
+    return 0;
+}
+
+int weft__futex_wake(const uint32_t *word, int n, bool shared)
+{
+    long r = syscall(SYS_futex, word, futex_op(FUTEX_WAKE, shared), n, NULL,
+                     NULL, 0);
+    return r < 0 ? 0 : (int)r;
+}
