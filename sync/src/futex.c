@@ -5,7 +5,9 @@
  * wake-up keeps its original deadline and no wait drifts. Errors other than
  * ETIMEDOUT (EAGAIN: the value changed; EINTR: a signal) mean "look again"
  * to every caller, so they are folded into 0. */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* also predefined by g++/clang++: C++ pass */
+#endif
 #include "futex.h"
 
 #include <errno.h>

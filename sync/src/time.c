@@ -1,5 +1,7 @@
 /* time.c - CLOCK_MONOTONIC deadlines shared by every weft wait. */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* also predefined by g++/clang++: C++ pass */
+#endif
 #include "weft/time.h"
 
 #include <time.h>

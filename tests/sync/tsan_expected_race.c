@@ -35,7 +35,8 @@ int main(void)
     for (int i = 0; i < 2; i++)
         pthread_join(t[i], NULL);
     weft_lock_acquire(&mu);
-    printf("protected_counter=%ld\n", protected_counter);
+    long total = protected_counter;
     weft_lock_release(&mu);
-    return protected_counter == 20000 ? 0 : 3;
+    printf("protected_counter=%ld\n", total);
+    return total == 20000 ? 0 : 3;
 }

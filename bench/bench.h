@@ -1,0 +1,51 @@
+/* bench.h - weft-bench's measuring and reporting core.
+ *
+ * A scenario measures one metric (cost per operation, in ns) for weft and for
+ * each peer. Runs are interleaved - weft, peer 1, peer 2, weft, ... - because
+ * this is a shared, noisy machine: only numbers from one run of weft-bench
+ * are compared, and a ratio is computed from each (weft run, peer run) pair
+ * taken next to each other, then summarised by median, min and max.
+ *
+ * Output, one JSON object per line:
+ *   {"scenario":S,"impl":I,"metric":M,"unit":"ns/op","median":..,"min":..,"max":..,"runs":N}
+ *   {"scenario":S,"impl":"ratio","vs":PEER,"metric":M,"median":..,"min":..,"max":..}
+ * A ratio is weft's cost over the peer's: below 1.0 means weft is faster. */
+#ifndef WEFT_BENCH_H
+#define WEFT_BENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* One run: perform `ops` operations and return nanoseconds per operation.
+ * A negative result means the implementation is unavailable this time. */
+typedef double (*bench_run_fn)(void *ctx, long ops);
+
+typedef struct bench_impl {
+    const char *name; /* "weft", "pthread", "glib", "cpython" */
+    bench_run_fn run;
+    void *ctx;
+} bench_impl;
+
+typedef struct bench_opts {
+    int runs;       /* interleaved runs per implementation */
+    double scale;   /* multiplies every scenario's operation count */
+    const char *python; /* python3 executable, or NULL to skip CPython */
+} bench_opts;
+
+extern bench_opts bench_options;
+
+/* Measure impls[0] (weft) against impls[1..n-1] and print the JSON lines. */
+void bench_compare(const char *scenario, const char *metric, long ops,
+                   const bench_impl *impls, int n);
+
+/* CLOCK_MONOTONIC nanoseconds. */
+int64_t bench_now_ns(void);
+
+/* Run `python3 bench/peers/<script> <args> <ops>` and read the ns/op it
+ * prints; negative if python3 is unavailable. */
+double bench_python(const char *script, const char *args, long ops);
+
+/* Scenarios. */
+void bench_lock(void);
+
+#endif /* WEFT_BENCH_H */
