@@ -25,5 +25,8 @@ set(WEFT_PC_CFLAGS "")
 if(WEFT_CHECKED)
   set(WEFT_PC_CFLAGS "-DWEFT_CHECKED")
 endif()
+# Relocatable: the prefix is found from the .pc file's own place, so the
+# package works wherever `cmake --install --prefix` puts it.
+file(RELATIVE_PATH WEFT_PC_TO_PREFIX "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/p")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/weft.pc.in ${PROJECT_BINARY_DIR}/weft.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/weft.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -70,16 +70,37 @@
 #define WEFT__HG_IGNORE(p, n) ((void)0)
 #endif
 
-/* What lock implementations call. */
-#define WEFT__ANN_CREATE(m) (WEFT__TSAN_CREATE(m), WEFT__HG_CREATE(m))
-#define WEFT__ANN_DESTROY(m) (WEFT__TSAN_DESTROY(m), WEFT__HG_DESTROY(m))
+/* What lock implementations call (statements: Helgrind's are do-whiles). */
+#define WEFT__ANN_CREATE(m)                                                    \
+    do {                                                                       \
+        WEFT__TSAN_CREATE(m);                                                  \
+        WEFT__HG_CREATE(m);                                                    \
+    } while (0)
+#define WEFT__ANN_DESTROY(m)                                                   \
+    do {                                                                       \
+        WEFT__TSAN_DESTROY(m);                                                 \
+        WEFT__HG_DESTROY(m);                                                   \
+    } while (0)
 #define WEFT__ANN_PRE_LOCK(m, try_)                                            \
-    (WEFT__TSAN_PRE_LOCK(m, try_), WEFT__HG_PRE_LOCK(m, try_))
+    do {                                                                       \
+        WEFT__TSAN_PRE_LOCK(m, try_);                                          \
+        WEFT__HG_PRE_LOCK(m, try_);                                            \
+    } while (0)
 #define WEFT__ANN_POST_LOCK(m, try_)                                           \
-    (WEFT__TSAN_POST_LOCK(m, try_, 0), WEFT__HG_POST_LOCK(m))
+    do {                                                                       \
+        WEFT__TSAN_POST_LOCK(m, try_, 0);                                      \
+        WEFT__HG_POST_LOCK(m);                                                 \
+    } while (0)
 #define WEFT__ANN_LOCK_FAILED(m) WEFT__TSAN_POST_LOCK(m, 1, 1)
-#define WEFT__ANN_PRE_UNLOCK(m) (WEFT__TSAN_PRE_UNLOCK(m), WEFT__HG_PRE_UNLOCK(m))
+#define WEFT__ANN_PRE_UNLOCK(m)                                                \
+    do {                                                                       \
+        WEFT__TSAN_PRE_UNLOCK(m);                                              \
+        WEFT__HG_PRE_UNLOCK(m);                                                \
+    } while (0)
 #define WEFT__ANN_POST_UNLOCK(m)                                               \
-    (WEFT__TSAN_POST_UNLOCK(m), WEFT__HG_POST_UNLOCK(m))
+    do {                                                                       \
+        WEFT__TSAN_POST_UNLOCK(m);                                             \
+        WEFT__HG_POST_UNLOCK(m);                                               \
+    } while (0)
 
 #endif /* WEFT_SYNC_ANNOTATE_H */

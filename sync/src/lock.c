@@ -62,9 +62,16 @@ enum { UNLOCKED = 0, LOCKED = 1, CONTENDED = 2 };
 #endif
 
 #ifdef WEFT_CHECKED
+/* The thread's id, read once. It is deliberately not refreshed in a child
+ * created by fork(): the child's thread is a copy of the forking thread and
+ * keeps its identity, so it can release the locks that thread held. */
+static __thread int32_t cached_tid;
+
 static int32_t self_tid(void)
 {
-    return (int32_t)gettid();
+    if (cached_tid == 0)
+        cached_tid = (int32_t)gettid();
+    return cached_tid;
 }
 #endif
 
