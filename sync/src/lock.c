@@ -52,13 +52,18 @@
 enum { UNLOCKED = 0, LOCKED = 1, CONTENDED = 2 };
 
 /* Spinning before sleeping: WEFT_LOCK_SPINS looks at the word, with an
- * exponential back-off of 1, 2, 4 ... WEFT_LOCK_BACKOFF_MAX pause
- * instructions between looks, so a spinner reads the holder's cache line
- * rarely and the holder can release and re-acquire without losing it.
- * Chosen with `weft-bench lock` (contended_2t) on 2 cores; both can be set
- * at compile time. */
+ * exponential back-off of WEFT_LOCK_BACKOFF_MIN, twice that, ... up to
+ * WEFT_LOCK_BACKOFF_MAX pause instructions between looks (about 2,300
+ * pauses in all, some 40 us on a current x86 core: the order of a futex
+ * sleep and wake-up, so spinning never costs much more than sleeping would
+ * have). A spinner that looks rarely leaves the holder's cache line alone,
+ * so a holder that releases and re-acquires keeps running at uncontended
+ * speed; looking often (starting at one pause) makes the lock change hands
+ * on every release and halves throughput. Chosen with a 2-thread
+ * acquire/increment/release loop on 2 cores (`weft-bench lock`,
+ * contended_2t); all three can be set at compile time. */
 #ifndef WEFT_LOCK_SPINS
-#define WEFT_LOCK_SPINS 32
+#define WEFT_LOCK_SPINS 12
 #endif
 
 #ifdef WEFT_CHECKED
@@ -75,13 +80,16 @@ static int32_t self_tid(void)
 }
 #endif
 
+#ifndef WEFT_LOCK_BACKOFF_MIN
+#define WEFT_LOCK_BACKOFF_MIN 16
+#endif
 #ifndef WEFT_LOCK_BACKOFF_MAX
 #define WEFT_LOCK_BACKOFF_MAX 256
 #endif
 
 static int lock_slow(weft_lock *lk, int64_t deadline_ns)
 {
-    unsigned backoff = 1;
+    unsigned backoff = WEFT_LOCK_BACKOFF_MIN;
     for (int i = 0; i < WEFT_LOCK_SPINS; i++) {
         uint32_t c = weft__load_relaxed(&lk->word);
         if (c == UNLOCKED && weft__cas_acquire(&lk->word, &c, LOCKED))
