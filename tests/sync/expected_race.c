@@ -1,10 +1,11 @@
-/* tsan_expected_race.c - ThreadSanitizer must see weft_lock as a lock.
+/* expected_race.c - ThreadSanitizer and Helgrind must see weft_lock as a lock.
  *
  * Two threads update `protected_counter` under a weft_lock and
  * `unprotected_counter` with no lock, once each before any synchronisation,
- * so the unprotected accesses race in every interleaving. The ctest case runs
- * this under TSan and passes only if exactly that race is reported: a report
- * naming `protected_counter` would mean TSan does not see the lock. */
+ * so the unprotected accesses race in every interleaving. The ctest cases run
+ * this under TSan (tsan preset) and Helgrind (valgrind preset) and pass only
+ * if exactly that race is reported: a report naming `protected_counter`
+ * would mean the tool does not see the lock. */
 #include <pthread.h>
 #include <stdio.h>
 

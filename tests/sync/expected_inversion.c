@@ -1,4 +1,4 @@
-/* tsan_expected_inversion.c - TSan's deadlock detector sees weft locks.
+/* expected_inversion.c - TSan's deadlock detector sees weft locks.
  *
  * One thread takes A then B; after it has finished, another takes B then A.
  * The run never deadlocks, but the lock order is inconsistent, and with
