@@ -48,3 +48,13 @@ int weft__futex_wake(const uint32_t *word, int n, bool shared)
                      NULL, 0);
     return r < 0 ? 0 : (int)r;
 }
+
+int weft__futex_requeue(const uint32_t *from, uint32_t expected, int wake,
+                        const uint32_t *to, bool shared)
+{
+    /* The fourth argument of FUTEX_CMP_REQUEUE is the requeue count, passed
+     * in the timeout slot. */
+    long r = syscall(SYS_futex, from, futex_op(FUTEX_CMP_REQUEUE, shared), wake,
+                     (unsigned long)INT32_MAX, to, expected);
+    return (r == -1 && errno == EAGAIN) ? EAGAIN : 0;
+}

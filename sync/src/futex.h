@@ -26,4 +26,10 @@ int weft__futex_wait(const uint32_t *word, uint32_t expected,
  * INT32_MAX wakes all). Returns the number woken. */
 int weft__futex_wake(const uint32_t *word, int n, bool shared);
 
+/* weft__futex_requeue - if *from == expected, wake up to `wake` threads
+ * sleeping on from and move all the others to sleep on to (both words
+ * private, or both shared). Returns 0, or EAGAIN if *from != expected. */
+int weft__futex_requeue(const uint32_t *from, uint32_t expected, int wake,
+                        const uint32_t *to, bool shared);
+
 #endif /* WEFT_SYNC_FUTEX_H */

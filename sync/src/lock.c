@@ -35,115 +35,24 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
-
-#if defined(__has_include)
-#if __has_include(<sys/single_threaded.h>)
-#include <sys/single_threaded.h>
-#define WEFT__HAVE_SINGLE_THREADED 1
-#endif
-#endif
 
 #include "annotate.h"
 #include "atomic.h"
-#include "futex.h"
+#include "lockimpl.h"
+#include "self.h"
 #include "weft/time.h"
-
-enum { UNLOCKED = 0, LOCKED = 1, CONTENDED = 2 };
-
-/* Spinning before sleeping: WEFT_LOCK_SPINS looks at the word, with an
- * exponential back-off of WEFT_LOCK_BACKOFF_MIN, twice that, ... up to
- * WEFT_LOCK_BACKOFF_MAX pause instructions between looks (about 2,300
- * pauses in all, some 40 us on a current x86 core: the order of a futex
- * sleep and wake-up, so spinning never costs much more than sleeping would
- * have). A spinner that looks rarely leaves the holder's cache line alone,
- * so a holder that releases and re-acquires keeps running at uncontended
- * speed; looking often (starting at one pause) makes the lock change hands
- * on every release and halves throughput. Chosen with a 2-thread
- * acquire/increment/release loop on 2 cores (`weft-bench lock`,
- * contended_2t); all three can be set at compile time. */
-#ifndef WEFT_LOCK_SPINS
-#define WEFT_LOCK_SPINS 12
-#endif
-
-#ifdef WEFT_CHECKED
-/* The thread's id, read once. It is deliberately not refreshed in a child
- * created by fork(): the child's thread is a copy of the forking thread and
- * keeps its identity, so it can release the locks that thread held. */
-static __thread int32_t cached_tid;
-
-static int32_t self_tid(void)
-{
-    if (cached_tid == 0)
-        cached_tid = (int32_t)gettid();
-    return cached_tid;
-}
-#endif
-
-#ifndef WEFT_LOCK_BACKOFF_MIN
-#define WEFT_LOCK_BACKOFF_MIN 16
-#endif
-#ifndef WEFT_LOCK_BACKOFF_MAX
-#define WEFT_LOCK_BACKOFF_MAX 256
-#endif
-
-static int lock_slow(weft_lock *lk, int64_t deadline_ns)
-{
-    unsigned backoff = WEFT_LOCK_BACKOFF_MIN;
-    for (int i = 0; i < WEFT_LOCK_SPINS; i++) {
-        uint32_t c = weft__load_relaxed(&lk->word);
-        if (c == UNLOCKED && weft__cas_acquire(&lk->word, &c, LOCKED))
-            return 0;
-        for (unsigned j = 0; j < backoff; j++)
-            weft__cpu_relax();
-        if (backoff < WEFT_LOCK_BACKOFF_MAX)
-            backoff <<= 1;
-    }
-    uint32_t c = weft__xchg_acquire(&lk->word, CONTENDED);
-    while (c != UNLOCKED) {
-        if (weft__futex_wait(&lk->word, CONTENDED, deadline_ns, false) ==
-            ETIMEDOUT)
-            return ETIMEDOUT;
-        c = weft__xchg_acquire(&lk->word, CONTENDED);
-    }
-    return 0;
-}
-
-/* True while the process has only ever had one thread (glibc's flag; it
- * turns false at the first pthread_create). Then no other thread can touch
- * the word, and plain loads and stores do what the atomics would. */
-static inline bool single_threaded(void)
-{
-#ifdef WEFT__HAVE_SINGLE_THREADED
-    return __libc_single_threaded != 0;
-#else
-    return false;
-#endif
-}
-
-/* Takes the lock or gives up at the deadline; annotations are the caller's. */
-static int lock_until(weft_lock *lk, int64_t deadline_ns)
-{
-    uint32_t c = UNLOCKED;
-    if (single_threaded() && weft__load_relaxed(&lk->word) == UNLOCKED) {
-        weft__store_relaxed(&lk->word, LOCKED);
-        return 0;
-    }
-    if (weft__cas_acquire(&lk->word, &c, LOCKED))
-        return 0;
-    return lock_slow(lk, deadline_ns);
-}
+#include "wordlock.h"
 
 static int acquire_checked(weft_lock *lk, int64_t deadline_ns, int is_try)
 {
     (void)is_try; /* read by the race-detector annotations only */
 #ifdef WEFT_CHECKED
-    int32_t me = self_tid();
+    int32_t me = weft__self_private();
     if (weft__load_relaxed_i32(&lk->owner) == me)
         return EDEADLK;
 #endif
     WEFT__ANN_PRE_LOCK(lk, is_try);
-    int r = lock_until(lk, deadline_ns);
+    int r = weft__wl_acquire(&lk->word, deadline_ns, false);
     if (r != 0) {
         WEFT__ANN_LOCK_FAILED(lk);
         return r;
@@ -157,7 +66,7 @@ static int acquire_checked(weft_lock *lk, int64_t deadline_ns, int is_try)
 
 void weft_lock_init(weft_lock *lk)
 {
-    weft__store_relaxed(&lk->word, UNLOCKED);
+    weft__store_relaxed(&lk->word, WEFT__WL_UNLOCKED);
 #ifdef WEFT_CHECKED
     weft__store_relaxed_i32(&lk->owner, 0);
 #endif
@@ -167,7 +76,7 @@ void weft_lock_init(weft_lock *lk)
 
 int weft_lock_destroy(weft_lock *lk)
 {
-    if (weft__load_relaxed(&lk->word) != UNLOCKED)
+    if (weft__load_relaxed(&lk->word) != WEFT__WL_UNLOCKED)
         return EBUSY;
     WEFT__ANN_DESTROY(lk);
     return 0;
@@ -195,14 +104,13 @@ int weft_lock_acquire_for(weft_lock *lk, int64_t timeout_ns)
 int weft_lock_try_acquire(weft_lock *lk) WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
     WEFT__ANN_PRE_LOCK(lk, 1);
-    uint32_t c = UNLOCKED;
-    if (!weft__cas_acquire(&lk->word, &c, LOCKED)) {
+    if (!weft__wl_try(&lk->word)) {
         WEFT__ANN_LOCK_FAILED(lk);
         return EBUSY;
     }
     WEFT__ANN_POST_LOCK(lk, 1);
 #ifdef WEFT_CHECKED
-    weft__store_relaxed_i32(&lk->owner, self_tid());
+    weft__store_relaxed_i32(&lk->owner, weft__self_private());
 #endif
     return 0;
 }
@@ -210,46 +118,67 @@ int weft_lock_try_acquire(weft_lock *lk) WEFT_NO_THREAD_SAFETY_ANALYSIS
 int weft_lock_release(weft_lock *lk) WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
 #ifdef WEFT_CHECKED
-    if (weft__load_relaxed_i32(&lk->owner) != self_tid())
+    if (weft__load_relaxed_i32(&lk->owner) != weft__self_private())
         return EPERM;
     weft__store_relaxed_i32(&lk->owner, 0);
 #else
-    if (weft__load_relaxed(&lk->word) == UNLOCKED)
+    if (weft__load_relaxed(&lk->word) == WEFT__WL_UNLOCKED)
         return EPERM;
 #endif
     WEFT__ANN_PRE_UNLOCK(lk);
-    uint32_t prev;
-    if (single_threaded()) {
-        prev = weft__load_relaxed(&lk->word);
-        weft__store_relaxed(&lk->word, UNLOCKED);
-    } else {
-        prev = weft__xchg_release(&lk->word, UNLOCKED);
-    }
+    uint32_t prev = weft__wl_release(&lk->word, false);
     WEFT__ANN_POST_UNLOCK(lk);
-    if (prev == CONTENDED)
-        (void)weft__futex_wake(&lk->word, 1, false);
     /* prev == UNLOCKED: an unchecked caller released a lock it did not hold
      * while another release raced with it; report the misuse. */
-    return prev == UNLOCKED ? EPERM : 0;
+    return prev == WEFT__WL_UNLOCKED ? EPERM : 0;
 }
 
 bool weft_lock_is_locked(const weft_lock *lk)
 {
-    return weft__load_relaxed(&lk->word) != UNLOCKED;
+    return weft__load_relaxed(&lk->word) != WEFT__WL_UNLOCKED;
 }
 
 void weft_lock_assert_held(const weft_lock *lk) WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
 #ifdef WEFT_CHECKED
-    if (weft__load_relaxed_i32(&lk->owner) == self_tid())
+    if (weft__load_relaxed_i32(&lk->owner) == weft__self_private())
         return;
     (void)fprintf(stderr, "weft: lock %p is not held by thread %d (holder %d)\n",
-            (const void *)lk, (int)self_tid(),
-            (int)weft__load_relaxed_i32(&lk->owner));
+                  (const void *)lk, (int)weft__self_private(),
+                  (int)weft__load_relaxed_i32(&lk->owner));
 #else
-    if (weft__load_relaxed(&lk->word) != UNLOCKED)
+    if (weft__load_relaxed(&lk->word) != WEFT__WL_UNLOCKED)
         return;
     (void)fprintf(stderr, "weft: lock %p is not held\n", (const void *)lk);
 #endif
     abort();
+}
+
+void weft__lock_release_for_wait(weft_lock *lk)
+{
+#ifdef WEFT_CHECKED
+    weft__store_relaxed_i32(&lk->owner, 0);
+#endif
+    WEFT__ANN_PRE_UNLOCK(lk);
+    (void)weft__wl_release(&lk->word, false);
+    WEFT__ANN_POST_UNLOCK(lk);
+}
+
+void weft__lock_reacquire(weft_lock *lk)
+{
+    WEFT__ANN_PRE_LOCK(lk, 0);
+    weft__wl_acquire_contended(&lk->word, false);
+    WEFT__ANN_POST_LOCK(lk, 0);
+#ifdef WEFT_CHECKED
+    weft__store_relaxed_i32(&lk->owner, weft__self_private());
+#endif
+}
+
+bool weft__lock_held(const weft_lock *lk)
+{
+#ifdef WEFT_CHECKED
+    return weft__load_relaxed_i32(&lk->owner) == weft__self_private();
+#else
+    return weft__load_relaxed(&lk->word) != WEFT__WL_UNLOCKED;
+#endif
 }

@@ -1,0 +1,107 @@
+/* weft/barrier.h - a cyclic barrier with Python's threading.Barrier
+ * semantics (and multiprocessing.Barrier with WEFT_SHARED).
+ *
+ * `parties` threads call weft_barrier_wait; each blocks until all have
+ * arrived, then all are released together and the barrier is ready for the
+ * next round. Each gets an arrival index 0..parties-1, different for each
+ * thread of a round. An optional action runs in exactly one thread (the last
+ * to arrive) after all have arrived and before any is released.
+ *
+ *     static weft_barrier start;
+ *     weft_barrier_init(&start, 4, NULL, NULL, WEFT_PRIVATE);
+ *     ... in each of 4 threads:
+ *     unsigned me;
+ *     int r = weft_barrier_wait(&start, &me);   // 0, me in 0..3
+ *
+ * Broken state (as Python's BrokenBarrierError): if a waiter times out, if
+ * the action fails, or if weft_barrier_abort is called, the barrier breaks:
+ * every thread waiting then, and every later caller, gets WEFT_EBROKEN
+ * until weft_barrier_reset. The thread that timed out gets ETIMEDOUT and the
+ * one whose action failed gets the action's error. reset returns the
+ * barrier to empty; threads waiting at that moment get WEFT_EBROKEN.
+ *
+ * Invariants: a round releases exactly `parties` threads; no thread of a
+ * later round enters before every thread of the previous round has left.
+ *
+ * Fork / processes: for a WEFT_SHARED barrier, the action is a function
+ * pointer, valid only in processes that have the function at the same
+ * address (fork children of the process that set it); pass NULL otherwise. */
+#ifndef WEFT_BARRIER_H
+#define WEFT_BARRIER_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "weft/flags.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The error of a broken barrier. */
+#define WEFT_EBROKEN EPIPE
+
+/* The action: runs once per round in the last thread to arrive; returns 0,
+ * or a positive errno value that breaks the barrier. */
+typedef int (*weft_barrier_action)(void *arg);
+
+typedef struct weft_barrier {
+    uint32_t lock;     /* word lock over the fields below */
+    uint32_t gen;      /* futex word: bumped on every state change */
+    uint32_t parties;
+    uint32_t count;    /* threads inside weft_barrier_wait */
+    uint32_t state;    /* filling, draining, resetting, broken */
+    uint32_t flags;    /* WEFT_SHARED or 0 */
+    weft_barrier_action action;
+    void *action_arg;
+} weft_barrier;
+
+/* weft_barrier_init - a barrier for `parties` threads.
+ * Requires: *b not in use; parties >= 1; action may be NULL.
+ * Returns:  0; EINVAL for parties == 0 or unknown flags. */
+int weft_barrier_init(weft_barrier *b, unsigned parties,
+                      weft_barrier_action action, void *action_arg,
+                      unsigned flags);
+
+/* weft_barrier_destroy - end the life of *b.
+ * Returns:  0; EBUSY if threads are inside weft_barrier_wait. */
+int weft_barrier_destroy(weft_barrier *b);
+
+/* weft_barrier_wait - arrive and wait for the round to complete.
+ * Blocks:   until parties threads have arrived, or the barrier breaks.
+ * Returns:  0 with *index (if not NULL) set to this thread's arrival index;
+ *           WEFT_EBROKEN if the barrier is or becomes broken; the action's
+ *           error in the thread that ran a failing action.
+ * Threads:  any thread (any process, for WEFT_SHARED). */
+int weft_barrier_wait(weft_barrier *b, unsigned *index);
+
+/* weft_barrier_wait_until - as weft_barrier_wait, giving up at deadline_ns
+ * (absolute CLOCK_MONOTONIC): then the barrier breaks and this thread gets
+ * ETIMEDOUT (the others WEFT_EBROKEN). */
+int weft_barrier_wait_until(weft_barrier *b, unsigned *index,
+                            int64_t deadline_ns);
+
+/* weft_barrier_wait_for - as _until with a relative timeout_ns; EINVAL for
+ * timeout_ns < 0 (nothing changes). */
+int weft_barrier_wait_for(weft_barrier *b, unsigned *index, int64_t timeout_ns);
+
+/* weft_barrier_abort - break the barrier: current and later waiters get
+ * WEFT_EBROKEN until reset. Blocks: briefly, for the internal lock. */
+void weft_barrier_abort(weft_barrier *b);
+
+/* weft_barrier_reset - return the barrier to empty; threads waiting now get
+ * WEFT_EBROKEN. Blocks: briefly, for the internal lock. */
+void weft_barrier_reset(weft_barrier *b);
+
+/* weft_barrier_n_waiting - threads waiting in the current round. */
+unsigned weft_barrier_n_waiting(weft_barrier *b);
+
+/* weft_barrier_broken - whether the barrier is broken. */
+bool weft_barrier_broken(weft_barrier *b);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEFT_BARRIER_H */

@@ -1,0 +1,12 @@
+/* weft/flags.h - flags for the init functions of sync/ objects. */
+#ifndef WEFT_FLAGS_H
+#define WEFT_FLAGS_H
+
+/* Used by the threads of one process (the default; fastest). */
+#define WEFT_PRIVATE 0u
+/* Placed in memory shared between processes (MAP_SHARED, shm_open) and used
+ * by threads of all of them: forked children, or unrelated processes that
+ * map the same memory. Waits then use shared futexes. */
+#define WEFT_SHARED 1u
+
+#endif /* WEFT_FLAGS_H */

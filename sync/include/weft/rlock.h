@@ -1,0 +1,91 @@
+/* weft/rlock.h - a reentrant lock (Python's threading.RLock and
+ * multiprocessing.RLock with WEFT_SHARED).
+ *
+ * The thread that holds an rlock may acquire it again; it must release it
+ * as many times as it acquired it before another thread can take it. Only
+ * the holder may release (EPERM otherwise). An rlock works as the lock of a
+ * weft_cond: a wait releases every level and restores them afterwards.
+ *
+ *     static weft_rlock mu = WEFT_RLOCK_INIT;
+ *     void outer(void) { weft_rlock_acquire(&mu); inner(); weft_rlock_release(&mu); }
+ *     void inner(void) { weft_rlock_acquire(&mu); ...;    weft_rlock_release(&mu); }
+ *
+ * Invariants: owner != 0 exactly when count > 0; only the owner changes
+ * count. The underlying lock algorithm is weft_lock's (spin, then sleep).
+ *
+ * Thread-safety analysis: clang before 20 has no reentrant capabilities, so
+ * it reports a nested acquire of the same rlock in one function; annotate
+ * the nested level's function with WEFT_REQUIRES instead.
+ *
+ * Fork: a child created by fork() keeps the forking thread's levels of a
+ * WEFT_PRIVATE rlock (that thread's copy may release them). A WEFT_SHARED
+ * rlock is owned by a thread of one process: a child never inherits its
+ * parent's levels. */
+#ifndef WEFT_RLOCK_H
+#define WEFT_RLOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "weft/flags.h"
+#include "weft/tsa.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct WEFT_CAPABILITY("mutex") weft_rlock {
+    uint32_t word;  /* the lock word (see weft_lock) */
+    int32_t owner;  /* thread id of the holder, 0 when free */
+    uint32_t count; /* levels held by the owner */
+    uint32_t flags; /* WEFT_SHARED or 0 */
+} weft_rlock;
+
+#define WEFT_RLOCK_INIT {0, 0, 0, 0}
+
+/* weft_rlock_init - make *rl a free rlock.
+ * Returns:  0; EINVAL for unknown flags. */
+int weft_rlock_init(weft_rlock *rl, unsigned flags);
+
+/* weft_rlock_destroy - end the life of *rl.
+ * Returns:  0; EBUSY if it is held (nothing changes). */
+int weft_rlock_destroy(weft_rlock *rl);
+
+/* weft_rlock_acquire - acquire one level of *rl.
+ * Blocks:   until no other thread holds it; never if the caller holds it.
+ * Returns:  0; EAGAIN if the caller already holds UINT32_MAX levels.
+ * Threads:  any thread; not async-signal-safe. */
+int weft_rlock_acquire(weft_rlock *rl) WEFT_ACQUIRE(rl);
+
+/* weft_rlock_try_acquire - acquire one level if no other thread holds it.
+ * Blocks:   never. Returns 0, EBUSY (another thread holds it) or EAGAIN. */
+int weft_rlock_try_acquire(weft_rlock *rl) WEFT_TRY_ACQUIRE(0, rl);
+
+/* weft_rlock_acquire_until - acquire one level, giving up at deadline_ns
+ * (absolute CLOCK_MONOTONIC). Returns 0, ETIMEDOUT or EAGAIN. */
+int weft_rlock_acquire_until(weft_rlock *rl, int64_t deadline_ns)
+    WEFT_TRY_ACQUIRE(0, rl);
+
+/* weft_rlock_acquire_for - as _until with a relative timeout_ns.
+ * Returns 0, ETIMEDOUT, EAGAIN, or EINVAL for timeout_ns < 0. */
+int weft_rlock_acquire_for(weft_rlock *rl, int64_t timeout_ns)
+    WEFT_TRY_ACQUIRE(0, rl);
+
+/* weft_rlock_release - release one level; the last one frees the lock and
+ * wakes a waiter.
+ * Returns:  0; EPERM if the caller does not hold *rl (nothing changes).
+ * Threads:  the holder. */
+int weft_rlock_release(weft_rlock *rl) WEFT_RELEASE(rl);
+
+/* weft_rlock_is_owned - whether the calling thread holds *rl (exact, unlike
+ * a lock's is_locked: only the caller can change the answer). */
+bool weft_rlock_is_owned(const weft_rlock *rl);
+
+/* weft_rlock_depth - levels the calling thread holds (0 if it does not). */
+unsigned weft_rlock_depth(const weft_rlock *rl);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEFT_RLOCK_H */

@@ -1,0 +1,193 @@
+/* barrier.c - weft_barrier: Python's Barrier state machine on a word lock.
+ *
+ * Design / invariants
+ *   All fields but `gen` are read and written under `lock` (a word lock,
+ *   shared when the barrier is). `gen` is a futex word bumped, under the
+ *   lock, by every change of state a waiter may wait for; a waiter reads it
+ *   under the lock, releases the lock, and sleeps while it is unchanged, so
+ *   a change made after the waiter released the lock always wakes it.
+ *
+ *   States, as in CPython's threading.Barrier:
+ *     FILLING    threads arrive; the last one runs the action and moves to
+ *                DRAINING (or BROKEN if the action fails);
+ *     DRAINING   the round is complete; waiters leave, and the last to leave
+ *                moves back to FILLING; arrivals wait for that;
+ *     RESETTING  reset while threads were inside: they leave with
+ *                WEFT_EBROKEN, and the last to leave moves to FILLING;
+ *     BROKEN     every waiter and arrival gets WEFT_EBROKEN until reset.
+ *   `count` is the number of threads inside wait, so a round cannot mix with
+ *   the next: arrivals wait while the previous one drains. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* also predefined by g++/clang++: C++ pass */
+#endif
+#include "weft/barrier.h"
+
+#include <errno.h>
+#include <stddef.h>
+
+#include "atomic.h"
+#include "futex.h"
+#include "weft/time.h"
+#include "wordlock.h"
+
+enum { FILLING, DRAINING, RESETTING, BROKEN };
+
+static bool is_shared(const weft_barrier *b)
+{
+    return (b->flags & WEFT_SHARED) != 0;
+}
+
+static void lock(weft_barrier *b)
+{
+    (void)weft__wl_acquire(&b->lock, WEFT_DEADLINE_NEVER, is_shared(b));
+}
+
+static void unlock(weft_barrier *b)
+{
+    (void)weft__wl_release(&b->lock, is_shared(b));
+}
+
+/* Announce a change of state to every sleeper. Called with the lock held. */
+static void changed(weft_barrier *b)
+{
+    __atomic_fetch_add(&b->gen, 1, __ATOMIC_RELEASE);
+    (void)weft__futex_wake(&b->gen, INT32_MAX, is_shared(b));
+}
+
+/* Sleep until the next change or the deadline; the lock is held on entry
+ * and on return. Returns 0 or ETIMEDOUT. */
+static int sleep_on(weft_barrier *b, int64_t deadline_ns)
+{
+    uint32_t g = weft__load_relaxed(&b->gen);
+    unlock(b);
+    int r = weft__futex_wait(&b->gen, g, deadline_ns, is_shared(b));
+    lock(b);
+    return r;
+}
+
+int weft_barrier_init(weft_barrier *b, unsigned parties,
+                      weft_barrier_action action, void *action_arg,
+                      unsigned flags)
+{
+    if (parties == 0 || (flags & ~WEFT_SHARED) != 0)
+        return EINVAL;
+    b->lock = WEFT__WL_UNLOCKED;
+    b->gen = 0;
+    b->parties = parties;
+    b->count = 0;
+    b->state = FILLING;
+    b->flags = flags;
+    b->action = action;
+    b->action_arg = action_arg;
+    return 0;
+}
+
+int weft_barrier_destroy(weft_barrier *b)
+{
+    lock(b);
+    int busy = b->count != 0;
+    unlock(b);
+    return busy ? EBUSY : 0;
+}
+
+static void break_barrier(weft_barrier *b)
+{
+    b->state = BROKEN;
+    changed(b);
+}
+
+/* A thread leaves wait: the last one out of a finished round opens the
+ * barrier for the next. */
+static void leave(weft_barrier *b)
+{
+    b->count--;
+    if (b->count == 0 && (b->state == DRAINING || b->state == RESETTING)) {
+        b->state = FILLING;
+        changed(b);
+    }
+}
+
+int weft_barrier_wait_until(weft_barrier *b, unsigned *index,
+                            int64_t deadline_ns)
+{
+    lock(b);
+    while (b->state == DRAINING || b->state == RESETTING)
+        (void)sleep_on(b, WEFT_DEADLINE_NEVER); /* the round ends soon */
+    if (b->state == BROKEN) {
+        unlock(b);
+        return WEFT_EBROKEN;
+    }
+    unsigned me = b->count++;
+    int r = 0;
+    if (me + 1 == b->parties) {
+        r = b->action != NULL ? b->action(b->action_arg) : 0;
+        if (r != 0) {
+            break_barrier(b);
+        } else {
+            b->state = DRAINING;
+            changed(b);
+        }
+    } else {
+        while (b->state == FILLING)
+            if (sleep_on(b, deadline_ns) == ETIMEDOUT && b->state == FILLING) {
+                break_barrier(b);
+                r = ETIMEDOUT;
+            }
+        if (r == 0 && b->state != DRAINING)
+            r = WEFT_EBROKEN;
+    }
+    leave(b);
+    unlock(b);
+    if (r == 0 && index != NULL)
+        *index = me;
+    return r;
+}
+
+int weft_barrier_wait(weft_barrier *b, unsigned *index)
+{
+    return weft_barrier_wait_until(b, index, WEFT_DEADLINE_NEVER);
+}
+
+int weft_barrier_wait_for(weft_barrier *b, unsigned *index, int64_t timeout_ns)
+{
+    if (timeout_ns < 0)
+        return EINVAL;
+    return weft_barrier_wait_until(b, index, weft_time_deadline_ns(timeout_ns));
+}
+
+void weft_barrier_abort(weft_barrier *b)
+{
+    lock(b);
+    break_barrier(b);
+    unlock(b);
+}
+
+void weft_barrier_reset(weft_barrier *b)
+{
+    lock(b);
+    if (b->count > 0) {
+        if (b->state == FILLING || b->state == BROKEN)
+            b->state = RESETTING;
+        /* DRAINING: the round completed; its waiters leave normally. */
+    } else {
+        b->state = FILLING;
+    }
+    changed(b);
+    unlock(b);
+}
+
+unsigned weft_barrier_n_waiting(weft_barrier *b)
+{
+    lock(b);
+    unsigned n = b->state == FILLING ? b->count : 0;
+    unlock(b);
+    return n;
+}
+
+bool weft_barrier_broken(weft_barrier *b)
+{
+    lock(b);
+    bool broken = b->state == BROKEN;
+    unlock(b);
+    return broken;
+}
