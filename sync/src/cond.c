@@ -61,23 +61,25 @@ int weft_cond_destroy(weft_cond *c)
     return weft__load_relaxed(&c->waiters) != 0 ? EBUSY : 0;
 }
 
-/* The lock a waiter uses, as cond_wait needs it. */
+/* The lock a waiter uses, as cond_wait needs it: a weft_lock or a
+ * weft_rlock, told apart by `is_rlock`. */
 struct held {
-    weft_lock *lk;    /* or */
+    bool is_rlock;
+    weft_lock *lk;
     weft_rlock *rl;
-    uint32_t levels;  /* rlock levels saved across the wait */
+    uint32_t levels; /* rlock levels saved across the wait */
 };
 
 static uint32_t *lock_word_of(const struct held *h)
 {
-    if (h->lk != NULL)
+    if (!h->is_rlock)
         return &h->lk->word;
     return (h->rl->flags & WEFT_SHARED) ? NULL : &h->rl->word;
 }
 
 static void give_up(struct held *h)
 {
-    if (h->lk != NULL)
+    if (!h->is_rlock)
         weft__lock_release_for_wait(h->lk);
     else
         h->levels = weft__rlock_release_all(h->rl);
@@ -85,7 +87,7 @@ static void give_up(struct held *h)
 
 static void take_back(struct held *h)
 {
-    if (h->lk != NULL)
+    if (!h->is_rlock)
         weft__lock_reacquire(h->lk);
     else
         weft__rlock_reacquire(h->rl, h->levels);
@@ -123,7 +125,7 @@ int weft_cond_wait_until(weft_cond *c, weft_lock *lk, int64_t deadline_ns)
 {
     if (!weft__lock_held(lk))
         return EPERM;
-    struct held h = {lk, NULL, 0};
+    struct held h = {false, lk, NULL, 0};
     return cond_wait(c, &h, deadline_ns);
 }
 
@@ -146,7 +148,7 @@ int weft_cond_wait_pred_until(weft_cond *c, weft_lock *lk, weft_cond_pred pred,
 {
     if (!weft__lock_held(lk))
         return EPERM;
-    struct held h = {lk, NULL, 0};
+    struct held h = {false, lk, NULL, 0};
     return pred_wait(c, &h, pred, arg, deadline_ns);
 }
 
@@ -156,7 +158,7 @@ int weft_cond_wait_rlock_until(weft_cond *c, weft_rlock *rl,
 {
     if (!weft_rlock_is_owned(rl))
         return EPERM;
-    struct held h = {NULL, rl, 0};
+    struct held h = {true, NULL, rl, 0};
     return cond_wait(c, &h, deadline_ns);
 }
 
@@ -181,7 +183,7 @@ int weft_cond_wait_rlock_pred_until(weft_cond *c, weft_rlock *rl,
 {
     if (!weft_rlock_is_owned(rl))
         return EPERM;
-    struct held h = {NULL, rl, 0};
+    struct held h = {true, NULL, rl, 0};
     return pred_wait(c, &h, pred, arg, deadline_ns);
 }
 

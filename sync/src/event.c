@@ -58,8 +58,10 @@ void weft_event_set(weft_event *ev)
 void weft_event_clear(weft_event *ev)
 {
     uint32_t c = SET;
+    /* Acquire: what the setter wrote before set() is visible after clear(),
+     * which the documented clear-then-look loop relies on. */
     (void)__atomic_compare_exchange_n(&ev->word, &c, CLEAR, false,
-                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
 bool weft_event_is_set(const weft_event *ev)
