@@ -47,5 +47,11 @@ double bench_python(const char *script, const char *args, long ops);
 
 /* Scenarios. */
 void bench_lock(void);
+void bench_rlock(void);
+void bench_cond(void);
+void bench_sem(void);
+void bench_event(void);
+void bench_barrier(void);
+void bench_lock_shared(void);
 
 #endif /* WEFT_BENCH_H */

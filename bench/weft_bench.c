@@ -13,6 +13,12 @@ static const struct {
     void (*run)(void);
 } scenarios[] = {
     {"lock", bench_lock},
+    {"rlock", bench_rlock},
+    {"cond", bench_cond},
+    {"sem", bench_sem},
+    {"event", bench_event},
+    {"barrier", bench_barrier},
+    {"lock_shared", bench_lock_shared},
 };
 
 #define NSCENARIOS (sizeof scenarios / sizeof scenarios[0])

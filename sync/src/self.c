@@ -12,20 +12,19 @@
 #include <stdbool.h>
 #include <unistd.h>
 
-static __thread int32_t private_id;
-static __thread int32_t shared_id;
+__thread int32_t weft__private_id;
+__thread int32_t weft__shared_id;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-int32_t weft__self_private(void)
+int32_t weft__self_private_slow(void)
 {
-    if (private_id == 0)
-        private_id = (int32_t)gettid();
-    return private_id;
+    weft__private_id = (int32_t)gettid();
+    return weft__private_id;
 }
 
 static void forget_shared_id(void)
 {
-    shared_id = 0;
+    weft__shared_id = 0;
 }
 
 static bool atfork_ok; /* written once, under atfork_once */
@@ -37,13 +36,11 @@ static void register_atfork(void)
     atfork_ok = pthread_atfork(NULL, NULL, forget_shared_id) == 0;
 }
 
-int32_t weft__self_shared(void)
+int32_t weft__self_shared_slow(void)
 {
-    if (shared_id != 0)
-        return shared_id;
     (void)pthread_once(&atfork_once, register_atfork);
     int32_t tid = (int32_t)gettid();
     if (atfork_ok)
-        shared_id = tid;
+        weft__shared_id = tid;
     return tid;
 }
