@@ -433,13 +433,14 @@ static double shared_2p(long ops, int use_weft)
     }
     int64_t t1 = bench_now_ns();
     long counted = s->counter;
+    long expected = 2 * (ops / 2);
     (void)pthread_mutex_destroy(&s->pm);
     (void)munmap(s, sizeof *s);
-    if (counted != 2 * (ops / 2)) {
+    if (counted != expected) {
         (void)fprintf(stderr, "lock_shared: lost updates\n");
         abort();
     }
-    return (double)(t1 - t0) / (double)(2 * (ops / 2));
+    return (double)(t1 - t0) / (double)expected;
 }
 
 static double weft_shared_2p(void *ctx, long ops)

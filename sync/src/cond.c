@@ -85,12 +85,13 @@ static void give_up(struct held *h)
         h->levels = weft__rlock_release_all(h->rl);
 }
 
-static void take_back(struct held *h)
+static int take_back(struct held *h)
 {
-    if (!h->is_rlock)
+    if (!h->is_rlock) {
         weft__lock_reacquire(h->lk);
-    else
-        weft__rlock_reacquire(h->rl, h->levels);
+        return 0;
+    }
+    return weft__rlock_reacquire(h->rl, h->levels);
 }
 
 /* One wait: 0 (notified or spurious) or ETIMEDOUT; the lock is held again. */
@@ -103,8 +104,10 @@ static int cond_wait(weft_cond *c, struct held *h, int64_t deadline_ns)
     uint32_t seq = __atomic_load_n(&c->seq, __ATOMIC_SEQ_CST);
     give_up(h);
     int r = weft__futex_wait(&c->seq, seq, deadline_ns, is_shared(c));
-    take_back(h);
+    int taken = take_back(h);
     __atomic_fetch_sub(&c->waiters, 1, __ATOMIC_RELAXED);
+    if (taken != 0)
+        return taken; /* EOWNERDEAD (held) or ENOTRECOVERABLE (not held) */
     /* A thread moved to the lock's queue and timed out there was notified. */
     if (r == ETIMEDOUT && weft__load_relaxed(&c->seq) != seq)
         r = 0;
@@ -114,9 +117,13 @@ static int cond_wait(weft_cond *c, struct held *h, int64_t deadline_ns)
 static int pred_wait(weft_cond *c, struct held *h, weft_cond_pred pred,
                      void *arg, int64_t deadline_ns)
 {
-    while (!pred(arg))
-        if (cond_wait(c, h, deadline_ns) == ETIMEDOUT)
+    while (!pred(arg)) {
+        int r = cond_wait(c, h, deadline_ns);
+        if (r == ETIMEDOUT)
             return pred(arg) ? 0 : ETIMEDOUT;
+        if (r != 0)
+            return r; /* the holder of a shared rlock died: caller repairs */
+    }
     return 0;
 }
 

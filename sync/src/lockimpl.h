@@ -20,7 +20,9 @@ void weft__lock_reacquire(weft_lock *lk);
 
 /* Release every level of *rl held by the caller; returns how many. */
 uint32_t weft__rlock_release_all(weft_rlock *rl);
-/* Take *rl back with that many levels, leaving the word "contended". */
-void weft__rlock_reacquire(weft_rlock *rl, uint32_t levels);
+/* Take *rl back with that many levels, leaving a private word "contended".
+ * Returns 0, or for a shared rlock EOWNERDEAD (held) or ENOTRECOVERABLE
+ * (not held). */
+int weft__rlock_reacquire(weft_rlock *rl, uint32_t levels);
 
 #endif /* WEFT_SYNC_LOCKIMPL_H */

@@ -102,7 +102,10 @@ int weft_cond_wait_pred_until(weft_cond *c, weft_lock *lk, weft_cond_pred pred,
 
 /* The same four waits with a weft_rlock: every level the caller holds is
  * released for the wait and restored after it. Requires: the caller holds
- * *rl. Returns as above; EPERM if the caller does not hold *rl. */
+ * *rl. Returns as above; EPERM if the caller does not hold *rl; with a
+ * WEFT_SHARED rlock also EOWNERDEAD (re-acquired, after another holder died
+ * holding it: repair and call weft_rlock_consistent) or ENOTRECOVERABLE
+ * (not re-acquired). */
 int weft_cond_wait_rlock(weft_cond *c, weft_rlock *rl) WEFT_REQUIRES(rl);
 int weft_cond_wait_rlock_until(weft_cond *c, weft_rlock *rl,
                                int64_t deadline_ns) WEFT_REQUIRES(rl);

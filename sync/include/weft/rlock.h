@@ -17,6 +17,23 @@
  * it reports a nested acquire of the same rlock in one function; annotate
  * the nested level's function with WEFT_REQUIRES instead.
  *
+ * Process-shared and robust (WEFT_SHARED): the rlock may live in memory
+ * shared between processes. If its holder dies holding it (its process is
+ * killed, or the thread exits), the next acquirer gets EOWNERDEAD and holds
+ * the rlock (one level): the data it protects may be half-updated. Repair
+ * it and call weft_rlock_consistent() before releasing; a release without
+ * that makes the rlock unrecoverable, and every later acquire (and every
+ * waiter then) gets ENOTRECOVERABLE - the POSIX robust-mutex model. Waiters
+ * asleep when the holder dies are woken, one at a time, as for a release.
+ *
+ *     int r = weft_rlock_acquire(&shm->mu);
+ *     if (r == EOWNERDEAD) {
+ *         repair(shm);
+ *         weft_rlock_consistent(&shm->mu);
+ *     } else if (r != 0) {
+ *         return r;                       // ENOTRECOVERABLE
+ *     }
+ *
  * Fork: a child created by fork() keeps the forking thread's levels of a
  * WEFT_PRIVATE rlock (that thread's copy may release them). A WEFT_SHARED
  * rlock is owned by a thread of one process: a child never inherits its
@@ -35,16 +52,22 @@ extern "C" {
 #endif
 
 typedef struct WEFT_CAPABILITY("mutex") weft_rlock {
-    uint32_t word;  /* the lock word (see weft_lock) */
+    uint32_t word;  /* the lock word (a robust futex word when shared) */
     int32_t owner;  /* thread id of the holder, 0 when free */
     uint32_t count; /* levels held by the owner */
     uint32_t flags; /* WEFT_SHARED or 0 */
+    uint32_t state; /* shared: 1 while inconsistent after EOWNERDEAD */
+    uint32_t reserved;
+    void *robust_prev; /* shared: the holder's robust-list links, which */
+    void *robust_next; /* must stay 24 and 32 bytes after `word` */
 } weft_rlock;
 
-#define WEFT_RLOCK_INIT {0, 0, 0, 0}
+#define WEFT_RLOCK_INIT {0, 0, 0, 0, 0, 0, 0, 0}
 
-/* weft_rlock_init - make *rl a free rlock.
- * Returns:  0; EINVAL for unknown flags. */
+/* weft_rlock_init - make *rl a free rlock (robust when WEFT_SHARED).
+ * Returns:  0; EINVAL for unknown flags; ENOTSUP for WEFT_SHARED where
+ *           robust futexes cannot be used (a libc with another robust-list
+ *           layout). */
 int weft_rlock_init(weft_rlock *rl, unsigned flags);
 
 /* weft_rlock_destroy - end the life of *rl.
@@ -54,15 +77,19 @@ int weft_rlock_destroy(weft_rlock *rl);
 /* weft_rlock_acquire - acquire one level of *rl.
  * Blocks:   until no other thread holds it; never if the caller holds it.
  * Returns:  0; EAGAIN if the caller already holds UINT32_MAX levels.
+ *           WEFT_SHARED only: EOWNERDEAD (held, with one level; the
+ *           previous holder died holding it), ENOTRECOVERABLE (not held).
  * Threads:  any thread; not async-signal-safe. */
 int weft_rlock_acquire(weft_rlock *rl) WEFT_ACQUIRE(rl);
 
 /* weft_rlock_try_acquire - acquire one level if no other thread holds it.
- * Blocks:   never. Returns 0, EBUSY (another thread holds it) or EAGAIN. */
+ * Blocks:   never. Returns 0, EBUSY (another thread holds it), EAGAIN, or
+ *           (shared) EOWNERDEAD / ENOTRECOVERABLE as weft_rlock_acquire. */
 int weft_rlock_try_acquire(weft_rlock *rl) WEFT_TRY_ACQUIRE(0, rl);
 
 /* weft_rlock_acquire_until - acquire one level, giving up at deadline_ns
- * (absolute CLOCK_MONOTONIC). Returns 0, ETIMEDOUT or EAGAIN. */
+ * (absolute CLOCK_MONOTONIC). Returns 0, ETIMEDOUT, EAGAIN, or (shared)
+ * EOWNERDEAD / ENOTRECOVERABLE as weft_rlock_acquire. */
 int weft_rlock_acquire_until(weft_rlock *rl, int64_t deadline_ns)
     WEFT_TRY_ACQUIRE(0, rl);
 
@@ -72,10 +99,18 @@ int weft_rlock_acquire_for(weft_rlock *rl, int64_t timeout_ns)
     WEFT_TRY_ACQUIRE(0, rl);
 
 /* weft_rlock_release - release one level; the last one frees the lock and
- * wakes a waiter.
+ * wakes a waiter (or, after an EOWNERDEAD never made consistent, makes the
+ * rlock unrecoverable and wakes every waiter).
  * Returns:  0; EPERM if the caller does not hold *rl (nothing changes).
  * Threads:  the holder. */
 int weft_rlock_release(weft_rlock *rl) WEFT_RELEASE(rl);
+
+/* weft_rlock_consistent - declare the state *rl protects repaired after
+ * an acquire returned EOWNERDEAD, so releasing it keeps it usable.
+ * Requires: the caller holds *rl.
+ * Returns:  0; EINVAL if *rl is not in that state; EPERM if the caller
+ *           does not hold it. */
+int weft_rlock_consistent(weft_rlock *rl);
 
 /* weft_rlock_is_owned - whether the calling thread holds *rl (exact, unlike
  * a lock's is_locked: only the caller can change the answer). */
