@@ -16,7 +16,12 @@
  *                WEFT_EBROKEN, and the last to leave moves to FILLING;
  *     BROKEN     every waiter and arrival gets WEFT_EBROKEN until reset.
  *   `count` is the number of threads inside wait, so a round cannot mix with
- *   the next: arrivals wait while the previous one drains. */
+ *   the next: arrivals wait while the previous one drains.
+ *
+ *   Shared barriers: the lock is a robust word. A thread that gets it with
+ *   EOWNERDEAD cannot know whether the dead holder had counted itself in,
+ *   so it voids the count (epoch++) and breaks the barrier; threads that
+ *   arrived in the old epoch leave without decrementing. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* also predefined by g++/clang++: C++ pass */
 #endif
@@ -27,24 +32,20 @@
 
 #include "atomic.h"
 #include "futex.h"
+#include "robust.h"
 #include "weft/time.h"
 #include "wordlock.h"
+
+_Static_assert(offsetof(weft_barrier, robust_prev) -
+                       offsetof(weft_barrier, lock) ==
+                   WEFT__RB_LINK_OFFSET,
+               "robust links must follow the lock as robust.h requires");
 
 enum { FILLING, DRAINING, RESETTING, BROKEN };
 
 static bool is_shared(const weft_barrier *b)
 {
     return (b->flags & WEFT_SHARED) != 0;
-}
-
-static void lock(weft_barrier *b)
-{
-    (void)weft__wl_acquire(&b->lock, WEFT_DEADLINE_NEVER, is_shared(b));
-}
-
-static void unlock(weft_barrier *b)
-{
-    (void)weft__wl_release(&b->lock, is_shared(b));
 }
 
 /* Announce a change of state to every sleeper. Called with the lock held. */
@@ -54,14 +55,59 @@ static void changed(weft_barrier *b)
     (void)weft__futex_wake(&b->gen, INT32_MAX, is_shared(b));
 }
 
+static void lock(weft_barrier *b)
+{
+    if (!is_shared(b)) {
+        (void)weft__wl_acquire(&b->lock, WEFT_DEADLINE_NEVER, false);
+        return;
+    }
+    /* A process died holding the lock, mid-update: the round cannot be
+     * trusted, so break the barrier (all waiters are told); the lock itself
+     * is ours and consistent again. ENOTRECOVERABLE cannot occur: this file
+     * never releases the word while inconsistent. */
+    if (weft__rb_acquire(&b->lock, &b->sleepers, WEFT_DEADLINE_NEVER, false) ==
+        EOWNERDEAD) {
+        /* The dead holder may have been counted in: void the count. Threads
+         * of the old epoch leave without touching it (see leave()). */
+        b->epoch++;
+        b->count = 0;
+        b->state = BROKEN;
+        changed(b);
+    }
+}
+
+static void unlock(weft_barrier *b)
+{
+    if (is_shared(b))
+        weft__rb_release(&b->lock, &b->sleepers);
+    else
+        (void)weft__wl_release(&b->lock, false);
+}
+
+/* How often a waiter of a shared barrier looks for a dead lock holder. */
+#define ROBUST_POLL_NS (50 * 1000000LL)
+
 /* Sleep until the next change or the deadline; the lock is held on entry
- * and on return. Returns 0 or ETIMEDOUT. */
+ * and on return. Returns 0 or ETIMEDOUT.
+ *
+ * A shared barrier's waiters sleep at most ROBUST_POLL_NS at a time: if a
+ * process dies holding the lock (say, in the action), nobody would announce
+ * a change, but the waiter's re-lock gets EOWNERDEAD and breaks the barrier
+ * (see lock()), so the waiters return WEFT_EBROKEN instead of sleeping on. */
 static int sleep_on(weft_barrier *b, int64_t deadline_ns)
 {
     uint32_t g = weft__load_relaxed(&b->gen);
+    int64_t until = deadline_ns;
+    if (is_shared(b)) {
+        int64_t poll = weft_time_deadline_ns(ROBUST_POLL_NS);
+        if (poll < until)
+            until = poll;
+    }
     unlock(b);
-    int r = weft__futex_wait(&b->gen, g, deadline_ns, is_shared(b));
+    int r = weft__futex_wait(&b->gen, g, until, is_shared(b));
     lock(b);
+    if (r == ETIMEDOUT && until != deadline_ns)
+        r = 0; /* only a poll: look again */
     return r;
 }
 
@@ -71,7 +117,13 @@ int weft_barrier_init(weft_barrier *b, unsigned parties,
 {
     if (parties == 0 || (flags & ~WEFT_SHARED) != 0)
         return EINVAL;
-    b->lock = WEFT__WL_UNLOCKED;
+    if ((flags & WEFT_SHARED) && weft__rb_check() != 0)
+        return ENOTSUP;
+    b->lock = 0;
+    b->sleepers = 0;
+    b->robust_prev = NULL;
+    b->robust_next = NULL;
+    b->epoch = 0;
     b->gen = 0;
     b->parties = parties;
     b->count = 0;
@@ -97,9 +149,12 @@ static void break_barrier(weft_barrier *b)
 }
 
 /* A thread leaves wait: the last one out of a finished round opens the
- * barrier for the next. */
-static void leave(weft_barrier *b)
+ * barrier for the next. A thread whose epoch was voided was already
+ * subtracted. */
+static void leave(weft_barrier *b, uint32_t epoch)
 {
+    if (b->epoch != epoch)
+        return;
     b->count--;
     if (b->count == 0 && (b->state == DRAINING || b->state == RESETTING)) {
         b->state = FILLING;
@@ -118,6 +173,7 @@ int weft_barrier_wait_until(weft_barrier *b, unsigned *index,
         return WEFT_EBROKEN;
     }
     unsigned me = b->count++;
+    uint32_t epoch = b->epoch;
     int r = 0;
     if (me + 1 == b->parties) {
         r = b->action != NULL ? b->action(b->action_arg) : 0;
@@ -136,7 +192,7 @@ int weft_barrier_wait_until(weft_barrier *b, unsigned *index,
         if (r == 0 && b->state != DRAINING)
             r = WEFT_EBROKEN;
     }
-    leave(b);
+    leave(b, epoch);
     unlock(b);
     if (r == 0 && index != NULL)
         *index = me;

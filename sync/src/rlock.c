@@ -57,7 +57,7 @@ int weft_rlock_init(weft_rlock *rl, unsigned flags)
     rl->count = 0;
     rl->flags = flags;
     rl->state = CONSISTENT;
-    rl->reserved = 0;
+    rl->sleepers = 0;
     rl->robust_prev = NULL;
     rl->robust_next = NULL;
     WEFT__HG_IGNORE(&rl->word, sizeof rl->word);
@@ -87,7 +87,8 @@ bool weft_rlock_is_owned(const weft_rlock *rl)
 static int take_word(weft_rlock *rl, int64_t deadline_ns, enum mode mode)
 {
     if (is_shared(rl))
-        return weft__rb_acquire(&rl->word, deadline_ns, mode == TRY);
+        return weft__rb_acquire(&rl->word, &rl->sleepers, deadline_ns,
+                                mode == TRY);
     if (mode == TRY)
         return weft__wl_try(&rl->word) ? 0 : EBUSY;
     return weft__wl_acquire(&rl->word, deadline_ns, false);
@@ -160,7 +161,7 @@ static void drop_word(weft_rlock *rl)
     } else if (rl->state == INCONSISTENT) {
         weft__rb_release_unrecoverable(&rl->word);
     } else {
-        weft__rb_release(&rl->word);
+        weft__rb_release(&rl->word, &rl->sleepers);
     }
     if (!is_shared(rl))
         WEFT__ANN_POST_UNLOCK(rl);
@@ -207,7 +208,8 @@ int weft__rlock_reacquire(weft_rlock *rl, uint32_t levels)
         WEFT__ANN_PRE_LOCK(rl, 0);
     int r = 0;
     if (is_shared(rl))
-        r = weft__rb_acquire(&rl->word, WEFT_DEADLINE_NEVER, false);
+        r = weft__rb_acquire(&rl->word, &rl->sleepers, WEFT_DEADLINE_NEVER,
+                              false);
     else
         weft__wl_acquire_contended(&rl->word, false);
     if (r != 0 && r != EOWNERDEAD) {

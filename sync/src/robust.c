@@ -19,6 +19,18 @@
  *   barriers order the link stores as the kernel may read them at any
  *   instruction (it reads the list only when this thread dies).
  *
+ *   Why a sleeper count as well as the WAITERS bit: a release that takes
+ *   out WAITERS wakes one sleeper, which re-marks WAITERS when it takes the
+ *   word. If its process is killed between the wake-up and that, and the
+ *   releaser has meanwhile taken the word back (0 -> tid, no WAITERS), the
+ *   other sleepers are asleep on a word that no longer says so, and the
+ *   next release would wake nobody: stranded. (The kernel covers only the
+ *   case where the word is still 0 when the woken thread dies.) So sleepers
+ *   also count themselves in `sleepers` around each sleep, and a release
+ *   wakes one whenever the count is non-zero. A count left behind by a
+ *   sleeper killed while asleep costs later releases a futex wake system
+ *   call each, never a stranded waiter.
+ *
  *   If a thread has no robust list registered at all (a libc that does not
  *   use one), we register one of our own for it, with our layout. */
 #ifndef _GNU_SOURCE
@@ -142,7 +154,8 @@ static void dequeue(struct weft__rb_link *l)
     l->next = NULL;
 }
 
-int weft__rb_acquire(uint32_t *word, int64_t deadline_ns, bool try_only)
+int weft__rb_acquire(uint32_t *word, uint32_t *sleepers, int64_t deadline_ns,
+                     bool try_only)
 {
     struct rb_head *h = head();
     if (h == NULL)
@@ -179,7 +192,12 @@ int weft__rb_acquire(uint32_t *word, int64_t deadline_ns, bool try_only)
             c = w;
         }
         keep = WEFT__RB_WAITERS;
-        if (weft__futex_wait(word, c, deadline_ns, true) == ETIMEDOUT) {
+        __atomic_fetch_add(sleepers, 1, __ATOMIC_SEQ_CST);
+        int r = 0;
+        if (__atomic_load_n(word, __ATOMIC_SEQ_CST) == c)
+            r = weft__futex_wait(word, c, deadline_ns, true);
+        __atomic_fetch_sub(sleepers, 1, __ATOMIC_RELAXED);
+        if (r == ETIMEDOUT) {
             result = ETIMEDOUT;
             break;
         }
@@ -190,7 +208,8 @@ int weft__rb_acquire(uint32_t *word, int64_t deadline_ns, bool try_only)
     return result;
 }
 
-static void release_to(uint32_t *word, uint32_t value, int wake)
+static void release_to(uint32_t *word, const uint32_t *sleepers,
+                       uint32_t value, int wake)
 {
     struct rb_head *h = head();
     if (h == NULL)
@@ -198,20 +217,21 @@ static void release_to(uint32_t *word, uint32_t value, int wake)
     struct weft__rb_link *l = link_of(word);
     set_pending(h, l);
     dequeue(l);
-    uint32_t prev = weft__xchg_release(word, value);
+    uint32_t prev = __atomic_exchange_n(word, value, __ATOMIC_SEQ_CST);
     clear_pending(h);
-    if ((prev & WEFT__RB_WAITERS) || wake > 1)
+    if ((prev & WEFT__RB_WAITERS) || wake > 1 ||
+        (sleepers != NULL && __atomic_load_n(sleepers, __ATOMIC_SEQ_CST) != 0))
         (void)weft__futex_wake(word, wake, true);
 }
 
-void weft__rb_release(uint32_t *word)
+void weft__rb_release(uint32_t *word, const uint32_t *sleepers)
 {
-    release_to(word, 0, 1);
+    release_to(word, sleepers, 0, 1);
 }
 
 void weft__rb_release_unrecoverable(uint32_t *word)
 {
-    release_to(word, WEFT__RB_NOTRECOVERABLE, INT32_MAX);
+    release_to(word, NULL, WEFT__RB_NOTRECOVERABLE, INT32_MAX);
 }
 
 bool weft__rb_held(const uint32_t *word)

@@ -38,13 +38,18 @@ struct weft__rb_link {
  * thread's registered robust list has another layout than ours. */
 int weft__rb_check(void);
 
-/* Acquire: 0; EOWNERDEAD (acquired; the previous holder died holding it);
+/* Each robust word has a companion counter, `sleepers`, of threads that
+ * may be asleep on it (see robust.c for why the WAITERS bit alone is not
+ * enough when processes die).
+ *
+ * Acquire: 0; EOWNERDEAD (acquired; the previous holder died holding it);
  * ENOTRECOVERABLE; ETIMEDOUT (deadline passed); EBUSY (try only); ENOTSUP
  * (see weft__rb_check). The caller must not hold the word. */
-int weft__rb_acquire(uint32_t *word, int64_t deadline_ns, bool try_only);
+int weft__rb_acquire(uint32_t *word, uint32_t *sleepers, int64_t deadline_ns,
+                     bool try_only);
 
 /* Release a word the caller holds, waking one waiter. */
-void weft__rb_release(uint32_t *word);
+void weft__rb_release(uint32_t *word, const uint32_t *sleepers);
 
 /* Release for good: the word becomes WEFT__RB_NOTRECOVERABLE and every
  * waiter is woken to get ENOTRECOVERABLE. */

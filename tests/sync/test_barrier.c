@@ -182,4 +182,47 @@ WT_CASE(test_barrier_shared_across_processes, "unit valgrind") {
     shared_free(b, sizeof *b);
 }
 
+/* A process dies in the action, holding the barrier's internal lock: the
+ * other waiters (asleep on the round) must get WEFT_EBROKEN, not hang. */
+static int die_in_action(void *arg)
+{
+    if (__atomic_load_n((int *)arg, __ATOMIC_RELAXED))
+        _exit(9);
+    return 0;
+}
+
+static int wait_broken(void *p)
+{
+    int r = weft_barrier_wait_for((weft_barrier *)p, NULL, 10000 * MS);
+    return r == WEFT_EBROKEN ? 0 : 1;
+}
+
+WT_CASE(test_barrier_shared_holder_death_breaks, "unit") {
+    weft_barrier *b = (weft_barrier *)shared_alloc(sizeof *b);
+    int *die = (int *)shared_alloc(sizeof *die);
+    *die = 1;
+    WT_EQ(weft_barrier_init(b, 3, die_in_action, die, WEFT_SHARED), 0);
+    pid_t w1 = fork_child(wait_broken, b), w2 = fork_child(wait_broken, b);
+    while (weft_barrier_n_waiting(b) != 2)
+        sleep_ns(MS);
+    int64_t t0 = weft_time_now_ns();
+    pid_t last = fork_child(wait_broken, b); /* third: runs the action, dies */
+    WT_EQ(reap(last), 9);
+    WT_EQ(reap(w1), 0);
+    WT_EQ(reap(w2), 0);
+    WT_LT(weft_time_now_ns() - t0, 5000 * MS); /* a bound, not a timing claim */
+    WT_TRUE(weft_barrier_broken(b));
+    WT_EQ(weft_barrier_wait(b, NULL), WEFT_EBROKEN);
+    weft_barrier_reset(b);
+    WT_TRUE(!weft_barrier_broken(b));
+    /* The voided round leaves nothing behind: three parties pass again. */
+    __atomic_store_n(die, 0, __ATOMIC_RELAXED);
+    pid_t a = fork_child(child_rounds, b), c = fork_child(child_rounds, b);
+    WT_EQ(child_rounds(b), 0);
+    WT_EQ(reap(a), 0);
+    WT_EQ(reap(c), 0);
+    shared_free(die, sizeof *die);
+    shared_free(b, sizeof *b);
+}
+
 WT_MAIN()

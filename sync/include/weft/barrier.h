@@ -25,7 +25,14 @@
  *
  * Fork / processes: for a WEFT_SHARED barrier, the action is a function
  * pointer, valid only in processes that have the function at the same
- * address (fork children of the process that set it); pass NULL otherwise. */
+ * address (fork children of the process that set it); pass NULL otherwise.
+ * The barrier's internal lock is robust: if a process dies while holding it
+ * (for instance while running the action), the next thread to take it
+ * breaks the barrier, so nobody is left waiting for ever, and the round is
+ * voided so that reset makes the barrier usable again. A process killed
+ * while it sleeps inside weft_barrier_wait is still counted, as in Python's
+ * multiprocessing.Barrier: abort the barrier, and initialise it again once
+ * every surviving waiter has returned. */
 #ifndef WEFT_BARRIER_H
 #define WEFT_BARRIER_H
 
@@ -47,19 +54,24 @@ extern "C" {
 typedef int (*weft_barrier_action)(void *arg);
 
 typedef struct weft_barrier {
-    uint32_t lock;     /* word lock over the fields below */
+    uint32_t lock;     /* lock over the fields below (robust when shared) */
     uint32_t gen;      /* futex word: bumped on every state change */
     uint32_t parties;
     uint32_t count;    /* threads inside weft_barrier_wait */
     uint32_t state;    /* filling, draining, resetting, broken */
+    uint32_t sleepers; /* shared: threads that may sleep on `lock` */
+    void *robust_prev; /* shared: robust-list links of the lock's holder, */
+    void *robust_next; /* 24 and 32 bytes after `lock` */
     uint32_t flags;    /* WEFT_SHARED or 0 */
+    uint32_t epoch;    /* bumped when a dead lock holder voids the count */
     weft_barrier_action action;
     void *action_arg;
 } weft_barrier;
 
 /* weft_barrier_init - a barrier for `parties` threads.
  * Requires: *b not in use; parties >= 1; action may be NULL.
- * Returns:  0; EINVAL for parties == 0 or unknown flags. */
+ * Returns:  0; EINVAL for parties == 0 or unknown flags; ENOTSUP for
+ *           WEFT_SHARED where robust futexes cannot be used. */
 int weft_barrier_init(weft_barrier *b, unsigned parties,
                       weft_barrier_action action, void *action_arg,
                       unsigned flags);

@@ -57,7 +57,7 @@ typedef struct WEFT_CAPABILITY("mutex") weft_rlock {
     uint32_t count; /* levels held by the owner */
     uint32_t flags; /* WEFT_SHARED or 0 */
     uint32_t state; /* shared: 1 while inconsistent after EOWNERDEAD */
-    uint32_t reserved;
+    uint32_t sleepers; /* shared: threads that may sleep on `word` */
     void *robust_prev; /* shared: the holder's robust-list links, which */
     void *robust_next; /* must stay 24 and 32 bytes after `word` */
 } weft_rlock;
