@@ -1,6 +1,6 @@
 # Test registration helpers.
 #
-# weft_add_test_program(SOURCE file.c [LIBS ...]) builds one program and
+# weft_add_test_program(SOURCE file.c [LIBS ...] [ENV VAR=value...]) builds one program and
 # registers each `WT_CASE(name, "labels")` in it as its own ctest case with
 # those labels. Cases labelled `valgrind` run under memcheck and cases
 # labelled `helgrind` under helgrind when WEFT_VALGRIND is on; either way
@@ -50,7 +50,7 @@ function(weft_test_properties test labels)
 endfunction()
 
 function(weft_add_test_program)
-  cmake_parse_arguments(T "" "SOURCE" "LIBS" ${ARGN})
+  cmake_parse_arguments(T "" "SOURCE" "LIBS;ENV" ${ARGN})
   get_filename_component(prog ${T_SOURCE} NAME_WE)
   add_executable(${prog} ${T_SOURCE})
   target_include_directories(${prog} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
@@ -66,5 +66,8 @@ function(weft_add_test_program)
     weft_test_launcher(launcher "${labels}")
     add_test(NAME ${case} COMMAND ${launcher} $<TARGET_FILE:${prog}> ${case})
     weft_test_properties(${case} "${labels}")
+    if(T_ENV)
+      set_property(TEST ${case} APPEND PROPERTY ENVIRONMENT ${T_ENV})
+    endif()
   endforeach()
 endfunction()

@@ -38,6 +38,7 @@
 
 #include "annotate.h"
 #include "atomic.h"
+#include "deadlock.h"
 #include "lockimpl.h"
 #include "self.h"
 #include "weft/time.h"
@@ -78,18 +79,37 @@ int weft_lock_destroy(weft_lock *lk)
 {
     if (weft__load_relaxed(&lk->word) != WEFT__WL_UNLOCKED)
         return EBUSY;
+    if (weft__dl_on())
+        weft__dl_destroyed(lk);
     WEFT__ANN_DESTROY(lk);
     return 0;
 }
 
+/* The acquire with the deadlock detector on: check the lock order first. */
+static int acquire_tracked(weft_lock *lk, int64_t deadline_ns, int is_try,
+                           const void *site)
+{
+    int r = weft__dl_before_acquire(lk, site);
+    if (r == 0)
+        r = acquire_checked(lk, deadline_ns, is_try);
+    if (r == 0)
+        weft__dl_acquired(lk, site);
+    return r;
+}
+
 int weft_lock_acquire(weft_lock *lk) WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
+    if (weft__dl_on())
+        return acquire_tracked(lk, WEFT_DEADLINE_NEVER, 0,
+                               __builtin_return_address(0));
     return acquire_checked(lk, WEFT_DEADLINE_NEVER, 0);
 }
 
 int weft_lock_acquire_until(weft_lock *lk, int64_t deadline_ns)
     WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
+    if (weft__dl_on())
+        return acquire_tracked(lk, deadline_ns, 1, __builtin_return_address(0));
     return acquire_checked(lk, deadline_ns, 1);
 }
 
@@ -98,7 +118,10 @@ int weft_lock_acquire_for(weft_lock *lk, int64_t timeout_ns)
 {
     if (timeout_ns < 0)
         return EINVAL;
-    return acquire_checked(lk, weft_time_deadline_ns(timeout_ns), 1);
+    int64_t deadline = weft_time_deadline_ns(timeout_ns);
+    if (weft__dl_on())
+        return acquire_tracked(lk, deadline, 1, __builtin_return_address(0));
+    return acquire_checked(lk, deadline, 1);
 }
 
 int weft_lock_try_acquire(weft_lock *lk) WEFT_NO_THREAD_SAFETY_ANALYSIS
@@ -112,6 +135,9 @@ int weft_lock_try_acquire(weft_lock *lk) WEFT_NO_THREAD_SAFETY_ANALYSIS
 #ifdef WEFT_CHECKED
     weft__store_relaxed_i32(&lk->owner, weft__self_private());
 #endif
+    /* A try adds no lock-order edge, but what it took orders later ones. */
+    if (weft__dl_on())
+        weft__dl_acquired(lk, __builtin_return_address(0));
     return 0;
 }
 
@@ -125,6 +151,8 @@ int weft_lock_release(weft_lock *lk) WEFT_NO_THREAD_SAFETY_ANALYSIS
     if (weft__load_relaxed(&lk->word) == WEFT__WL_UNLOCKED)
         return EPERM;
 #endif
+    if (weft__dl_on())
+        weft__dl_released(lk);
     WEFT__ANN_PRE_UNLOCK(lk);
     uint32_t prev = weft__wl_release(&lk->word, false);
     WEFT__ANN_POST_UNLOCK(lk);
@@ -159,6 +187,8 @@ void weft__lock_release_for_wait(weft_lock *lk)
 #ifdef WEFT_CHECKED
     weft__store_relaxed_i32(&lk->owner, 0);
 #endif
+    if (weft__dl_on())
+        weft__dl_released(lk);
     WEFT__ANN_PRE_UNLOCK(lk);
     (void)weft__wl_release(&lk->word, false);
     WEFT__ANN_POST_UNLOCK(lk);
@@ -172,6 +202,8 @@ void weft__lock_reacquire(weft_lock *lk)
 #ifdef WEFT_CHECKED
     weft__store_relaxed_i32(&lk->owner, weft__self_private());
 #endif
+    if (weft__dl_on())
+        weft__dl_acquired(lk, __builtin_return_address(0));
 }
 
 bool weft__lock_held(const weft_lock *lk)

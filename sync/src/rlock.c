@@ -25,6 +25,7 @@
 
 #include "annotate.h"
 #include "atomic.h"
+#include "deadlock.h"
 #include "lockimpl.h"
 #include "robust.h"
 #include "self.h"
@@ -71,6 +72,8 @@ int weft_rlock_destroy(weft_rlock *rl)
     uint32_t w = weft__load_relaxed(&rl->word);
     if (w != 0 && w != WEFT__RB_NOTRECOVERABLE)
         return EBUSY;
+    if (weft__dl_on())
+        weft__dl_destroyed(rl);
     if (!is_shared(rl))
         WEFT__ANN_DESTROY(rl);
     return 0;
@@ -103,7 +106,8 @@ static void became_owner(weft_rlock *rl, uint32_t levels, int how)
         rl->state = INCONSISTENT;
 }
 
-static int acquire(weft_rlock *rl, int64_t deadline_ns, enum mode mode)
+static int acquire(weft_rlock *rl, int64_t deadline_ns, enum mode mode,
+                   const void *site)
 {
     int is_try = mode != BLOCK;
     (void)is_try; /* read by the race-detector annotations only */
@@ -111,7 +115,12 @@ static int acquire(weft_rlock *rl, int64_t deadline_ns, enum mode mode)
         if (rl->count == UINT32_MAX)
             return EAGAIN;
         rl->count++;
-        return 0;
+        return 0; /* re-entry: no lock-order edge */
+    }
+    if (weft__dl_on()) {
+        int d = mode == TRY ? 0 : weft__dl_before_acquire(rl, site);
+        if (d != 0)
+            return d;
     }
     if (!is_shared(rl))
         WEFT__ANN_PRE_LOCK(rl, is_try);
@@ -124,23 +133,25 @@ static int acquire(weft_rlock *rl, int64_t deadline_ns, enum mode mode)
     if (!is_shared(rl))
         WEFT__ANN_POST_LOCK(rl, is_try);
     became_owner(rl, 1, r);
+    if (weft__dl_on())
+        weft__dl_acquired(rl, site);
     return r;
 }
 
 int weft_rlock_acquire(weft_rlock *rl) WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
-    return acquire(rl, WEFT_DEADLINE_NEVER, BLOCK);
+    return acquire(rl, WEFT_DEADLINE_NEVER, BLOCK, __builtin_return_address(0));
 }
 
 int weft_rlock_try_acquire(weft_rlock *rl) WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
-    return acquire(rl, 0, TRY);
+    return acquire(rl, 0, TRY, __builtin_return_address(0));
 }
 
 int weft_rlock_acquire_until(weft_rlock *rl, int64_t deadline_ns)
     WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
-    return acquire(rl, deadline_ns, TIMED);
+    return acquire(rl, deadline_ns, TIMED, __builtin_return_address(0));
 }
 
 int weft_rlock_acquire_for(weft_rlock *rl, int64_t timeout_ns)
@@ -148,7 +159,8 @@ int weft_rlock_acquire_for(weft_rlock *rl, int64_t timeout_ns)
 {
     if (timeout_ns < 0)
         return EINVAL;
-    return acquire(rl, weft_time_deadline_ns(timeout_ns), TIMED);
+    return acquire(rl, weft_time_deadline_ns(timeout_ns), TIMED,
+                   __builtin_return_address(0));
 }
 
 /* Give up the word; the caller holds it and has cleared owner/count. */
@@ -174,6 +186,8 @@ int weft_rlock_release(weft_rlock *rl) WEFT_NO_THREAD_SAFETY_ANALYSIS
     if (--rl->count > 0)
         return 0;
     weft__store_relaxed_i32(&rl->owner, 0);
+    if (weft__dl_on())
+        weft__dl_released(rl);
     drop_word(rl);
     return 0;
 }
@@ -198,6 +212,8 @@ uint32_t weft__rlock_release_all(weft_rlock *rl)
     uint32_t levels = rl->count;
     rl->count = 0;
     weft__store_relaxed_i32(&rl->owner, 0);
+    if (weft__dl_on())
+        weft__dl_released(rl);
     drop_word(rl);
     return levels;
 }
@@ -220,5 +236,7 @@ int weft__rlock_reacquire(weft_rlock *rl, uint32_t levels)
     if (!is_shared(rl))
         WEFT__ANN_POST_LOCK(rl, 0);
     became_owner(rl, levels, r);
+    if (weft__dl_on())
+        weft__dl_acquired(rl, __builtin_return_address(0));
     return r;
 }

@@ -6,6 +6,7 @@
 
 #include "weft/barrier.h"
 #include "weft/cond.h"
+#include "weft/deadlock.h"
 #include "weft/event.h"
 #include "weft/flags.h"
 #include "weft/lock.h"
