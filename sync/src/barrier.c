@@ -1,27 +1,24 @@
-/* barrier.c - weft_barrier: Python's Barrier state machine on a word lock.
+/* barrier.c - weft_barrier: Python's Barrier semantics on a lock word and
+ * a generation futex.
  *
  * Design / invariants
  *   All fields but `gen` are read and written under `lock` (a word lock,
- *   shared when the barrier is). `gen` is a futex word bumped, under the
- *   lock, by every change of state a waiter may wait for; a waiter reads it
- *   under the lock, releases the lock, and sleeps while it is unchanged, so
- *   a change made after the waiter released the lock always wakes it.
+ *   robust when the barrier is shared). `gen` is a futex word bumped, under
+ *   the lock, by every change a waiter may wait for; a waiter reads it under
+ *   the lock, releases the lock, and sleeps while it is unchanged, so a
+ *   change made after the waiter released the lock always wakes it.
  *
- *   States, as in CPython's threading.Barrier:
- *     FILLING    threads arrive; the last one runs the action and moves to
- *                DRAINING (or BROKEN if the action fails);
- *     DRAINING   the round is complete; waiters leave, and the last to leave
- *                moves back to FILLING; arrivals wait for that;
- *     RESETTING  reset while threads were inside: they leave with
- *                WEFT_EBROKEN, and the last to leave moves to FILLING;
- *     BROKEN     every waiter and arrival gets WEFT_EBROKEN until reset.
- *   `count` is the number of threads inside wait, so a round cannot mix with
- *   the next: arrivals wait while the previous one drains.
- *
- *   Shared barriers: the lock is a robust word. A thread that gets it with
- *   EOWNERDEAD cannot know whether the dead holder had counted itself in,
- *   so it voids the count (epoch++) and breaks the barrier; threads that
- *   arrived in the old epoch leave without decrementing. */
+ *   A waiter remembers the `round` and `epoch` it arrived in. The last
+ *   arrival runs the action, then completes the round (round++, count = 0):
+ *   the next round starts filling at once, with no draining phase, so the
+ *   last arrival can go straight on to the next round and a two-party
+ *   barrier costs one sleep and one wake-up per round. A waiter succeeds iff
+ *   its round completed and its epoch is still current. A break (timeout,
+ *   abort, failed action, dead lock holder) and a reset both start a new
+ *   epoch with count = 0, so every thread of the old epoch returns
+ *   WEFT_EBROKEN and no count is left behind by threads that never return
+ *   (a killed process). While BROKEN, arrivals return WEFT_EBROKEN at once;
+ *   reset returns the state to FILLING. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* also predefined by g++/clang++: C++ pass */
 #endif
@@ -41,7 +38,7 @@ _Static_assert(offsetof(weft_barrier, robust_prev) -
                    WEFT__RB_LINK_OFFSET,
                "robust links must follow the lock as robust.h requires");
 
-enum { FILLING, DRAINING, RESETTING, BROKEN };
+enum { FILLING, BROKEN };
 
 static bool is_shared(const weft_barrier *b)
 {
@@ -55,6 +52,15 @@ static void changed(weft_barrier *b)
     (void)weft__futex_wake(&b->gen, INT32_MAX, is_shared(b));
 }
 
+/* Void the current round: every waiter of it returns WEFT_EBROKEN. */
+static void new_epoch(weft_barrier *b, uint32_t state)
+{
+    b->epoch++;
+    b->count = 0;
+    b->state = state;
+    changed(b);
+}
+
 static void lock(weft_barrier *b)
 {
     if (!is_shared(b)) {
@@ -66,14 +72,8 @@ static void lock(weft_barrier *b)
      * is ours and consistent again. ENOTRECOVERABLE cannot occur: this file
      * never releases the word while inconsistent. */
     if (weft__rb_acquire(&b->lock, &b->sleepers, WEFT_DEADLINE_NEVER, false) ==
-        EOWNERDEAD) {
-        /* The dead holder may have been counted in: void the count. Threads
-         * of the old epoch leave without touching it (see leave()). */
-        b->epoch++;
-        b->count = 0;
-        b->state = BROKEN;
-        changed(b);
-    }
+        EOWNERDEAD)
+        new_epoch(b, BROKEN);
 }
 
 static void unlock(weft_barrier *b)
@@ -124,6 +124,8 @@ int weft_barrier_init(weft_barrier *b, unsigned parties,
     b->robust_prev = NULL;
     b->robust_next = NULL;
     b->epoch = 0;
+    b->round = 0;
+    b->pad = 0;
     b->gen = 0;
     b->parties = parties;
     b->count = 0;
@@ -137,62 +139,41 @@ int weft_barrier_init(weft_barrier *b, unsigned parties,
 int weft_barrier_destroy(weft_barrier *b)
 {
     lock(b);
-    int busy = b->count != 0;
+    int busy = b->count != 0 && b->state == FILLING;
     unlock(b);
     return busy ? EBUSY : 0;
-}
-
-static void break_barrier(weft_barrier *b)
-{
-    b->state = BROKEN;
-    changed(b);
-}
-
-/* A thread leaves wait: the last one out of a finished round opens the
- * barrier for the next. A thread whose epoch was voided was already
- * subtracted. */
-static void leave(weft_barrier *b, uint32_t epoch)
-{
-    if (b->epoch != epoch)
-        return;
-    b->count--;
-    if (b->count == 0 && (b->state == DRAINING || b->state == RESETTING)) {
-        b->state = FILLING;
-        changed(b);
-    }
 }
 
 int weft_barrier_wait_until(weft_barrier *b, unsigned *index,
                             int64_t deadline_ns)
 {
     lock(b);
-    while (b->state == DRAINING || b->state == RESETTING)
-        (void)sleep_on(b, WEFT_DEADLINE_NEVER); /* the round ends soon */
     if (b->state == BROKEN) {
         unlock(b);
         return WEFT_EBROKEN;
     }
     unsigned me = b->count++;
-    uint32_t epoch = b->epoch;
+    uint32_t round = b->round, epoch = b->epoch;
     int r = 0;
     if (me + 1 == b->parties) {
         r = b->action != NULL ? b->action(b->action_arg) : 0;
         if (r != 0) {
-            break_barrier(b);
+            new_epoch(b, BROKEN);
         } else {
-            b->state = DRAINING;
+            b->count = 0;
+            b->round++;
             changed(b);
         }
     } else {
-        while (b->state == FILLING)
-            if (sleep_on(b, deadline_ns) == ETIMEDOUT && b->state == FILLING) {
-                break_barrier(b);
+        while (b->round == round && b->epoch == epoch)
+            if (sleep_on(b, deadline_ns) == ETIMEDOUT && b->round == round &&
+                b->epoch == epoch) {
+                new_epoch(b, BROKEN);
                 r = ETIMEDOUT;
             }
-        if (r == 0 && b->state != DRAINING)
+        if (r == 0 && b->epoch != epoch)
             r = WEFT_EBROKEN;
     }
-    leave(b, epoch);
     unlock(b);
     if (r == 0 && index != NULL)
         *index = me;
@@ -214,21 +195,14 @@ int weft_barrier_wait_for(weft_barrier *b, unsigned *index, int64_t timeout_ns)
 void weft_barrier_abort(weft_barrier *b)
 {
     lock(b);
-    break_barrier(b);
+    new_epoch(b, BROKEN);
     unlock(b);
 }
 
 void weft_barrier_reset(weft_barrier *b)
 {
     lock(b);
-    if (b->count > 0) {
-        if (b->state == FILLING || b->state == BROKEN)
-            b->state = RESETTING;
-        /* DRAINING: the round completed; its waiters leave normally. */
-    } else {
-        b->state = FILLING;
-    }
-    changed(b);
+    new_epoch(b, FILLING);
     unlock(b);
 }
 

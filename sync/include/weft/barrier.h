@@ -20,19 +20,22 @@
  * one whose action failed gets the action's error. reset returns the
  * barrier to empty; threads waiting at that moment get WEFT_EBROKEN.
  *
- * Invariants: a round releases exactly `parties` threads; no thread of a
- * later round enters before every thread of the previous round has left.
+ * Invariants: a round releases exactly `parties` threads, with the indices
+ * 0..parties-1; a thread that arrives after a round completed belongs to
+ * the next round even if threads of the previous one have not yet returned.
+ * A break or reset while threads wait - even ones whose round had just
+ * completed but that had not yet returned, as in Python - gives them
+ * WEFT_EBROKEN.
  *
  * Fork / processes: for a WEFT_SHARED barrier, the action is a function
  * pointer, valid only in processes that have the function at the same
  * address (fork children of the process that set it); pass NULL otherwise.
  * The barrier's internal lock is robust: if a process dies while holding it
  * (for instance while running the action), the next thread to take it
- * breaks the barrier, so nobody is left waiting for ever, and the round is
- * voided so that reset makes the barrier usable again. A process killed
- * while it sleeps inside weft_barrier_wait is still counted, as in Python's
- * multiprocessing.Barrier: abort the barrier, and initialise it again once
- * every surviving waiter has returned. */
+ * breaks the barrier, so nobody is left waiting for ever; reset makes it
+ * usable again. A process killed while it sleeps inside weft_barrier_wait
+ * still counts as arrived in its round (it did arrive); abort and reset the
+ * barrier when a party is known to be gone. */
 #ifndef WEFT_BARRIER_H
 #define WEFT_BARRIER_H
 
@@ -55,15 +58,17 @@ typedef int (*weft_barrier_action)(void *arg);
 
 typedef struct weft_barrier {
     uint32_t lock;     /* lock over the fields below (robust when shared) */
-    uint32_t gen;      /* futex word: bumped on every state change */
+    uint32_t gen;      /* futex word: bumped on every change waiters await */
     uint32_t parties;
-    uint32_t count;    /* threads inside weft_barrier_wait */
-    uint32_t state;    /* filling, draining, resetting, broken */
+    uint32_t count;    /* threads arrived in the current round */
+    uint32_t state;    /* filling or broken */
     uint32_t sleepers; /* shared: threads that may sleep on `lock` */
     void *robust_prev; /* shared: robust-list links of the lock's holder, */
     void *robust_next; /* 24 and 32 bytes after `lock` */
     uint32_t flags;    /* WEFT_SHARED or 0 */
-    uint32_t epoch;    /* bumped when a dead lock holder voids the count */
+    uint32_t epoch;    /* bumped by every break and reset */
+    uint32_t round;    /* bumped by every completed round */
+    uint32_t pad;
     weft_barrier_action action;
     void *action_arg;
 } weft_barrier;
