@@ -5,12 +5,16 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "helpers.h"
 #include "weft/rlock.h"
+#include "weft/sem.h"
 #include "weft/time.h"
 
 struct shm {
@@ -226,6 +230,59 @@ WT_CASE(test_robust_kill_at_random_points_stress, "stress") {
         one_trial(&seed);
     printf("%d trials\n", trials);
     WT_GE(trials, 200); /* the time bound must not hide a slow protocol */
+}
+
+/* Unrelated processes: the parent creates a named segment with shm_open and
+ * runs this program again (a fresh image, mapping the segment wherever it
+ * lands); the new process takes the shared rlock and a semaphore unit there
+ * and exits holding the rlock. The parent must get EOWNERDEAD and the unit. */
+struct named {
+    weft_rlock rl;
+    weft_sem sem;
+    int child_ran;
+};
+
+static struct named *map_named(const char *name, int create)
+{
+    int fd = shm_open(name, O_RDWR | (create ? O_CREAT | O_EXCL : 0), 0600);
+    WT_GE(fd, 0);
+    if (create)
+        WT_EQ(ftruncate(fd, sizeof(struct named)), 0);
+    void *p = mmap(NULL, sizeof(struct named), PROT_READ | PROT_WRITE,
+                   MAP_SHARED, fd, 0);
+    WT_TRUE(p != MAP_FAILED);
+    WT_EQ(close(fd), 0);
+    return (struct named *)p;
+}
+
+WT_CASE(test_robust_unrelated_process_via_shm_open, "unit") {
+    const char *child_name = getenv("WEFT_TEST_SHM");
+    if (child_name != NULL) { /* the re-executed program */
+        struct named *n = map_named(child_name, 0);
+        WT_EQ(weft_rlock_acquire(&n->rl), 0);
+        WT_EQ(weft_sem_release(&n->sem, 1), 0);
+        n->child_ran = 1;
+        _exit(0); /* exits holding the rlock */
+    }
+    char name[64], env[96];
+    (void)snprintf(name, sizeof name, "/weft-test-%d", (int)getpid());
+    (void)snprintf(env, sizeof env, "WEFT_TEST_SHM=%s", name);
+    struct named *n = map_named(name, 1);
+    WT_EQ(weft_rlock_init(&n->rl, WEFT_SHARED), 0);
+    WT_EQ(weft_sem_init(&n->sem, 0, WEFT_SHARED), 0);
+    char *argv[] = {(char *)"test_robust",
+                    (char *)"test_robust_unrelated_process_via_shm_open", NULL};
+    char *envp[] = {env, NULL};
+    pid_t pid;
+    WT_EQ(posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, envp), 0);
+    WT_EQ(weft_sem_acquire_for(&n->sem, 10000 * MS), 0);
+    WT_EQ(reap(pid), 0);
+    WT_EQ(n->child_ran, 1);
+    WT_EQ(weft_rlock_acquire_for(&n->rl, 10000 * MS), EOWNERDEAD);
+    WT_EQ(weft_rlock_consistent(&n->rl), 0);
+    WT_EQ(weft_rlock_release(&n->rl), 0);
+    WT_EQ(munmap(n, sizeof *n), 0);
+    WT_EQ(shm_unlink(name), 0);
 }
 
 WT_MAIN()
