@@ -26,6 +26,8 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "atomic.h"
 #include "futex.h"
@@ -71,9 +73,16 @@ static void lock(weft_barrier *b)
      * trusted, so break the barrier (all waiters are told); the lock itself
      * is ours and consistent again. ENOTRECOVERABLE cannot occur: this file
      * never releases the word while inconsistent. */
-    if (weft__rb_acquire(&b->lock, &b->sleepers, WEFT_DEADLINE_NEVER, false) ==
-        EOWNERDEAD)
+    int r = weft__rb_acquire(&b->lock, &b->sleepers, WEFT_DEADLINE_NEVER, false);
+    if (r == EOWNERDEAD) {
         new_epoch(b, BROKEN);
+    } else if (r != 0) {
+        /* ENOTSUP: this thread's robust list has another layout than the
+         * initialising thread's (no libc mixes them). Nothing safe is left. */
+        (void)fprintf(stderr, "weft: barrier %p: robust lock unusable (%d)\n",
+                      (void *)b, r);
+        abort();
+    }
 }
 
 static void unlock(weft_barrier *b)
@@ -125,7 +134,7 @@ int weft_barrier_init(weft_barrier *b, unsigned parties,
     b->robust_next = NULL;
     b->epoch = 0;
     b->round = 0;
-    b->pad = 0;
+    b->inside = 0;
     b->gen = 0;
     b->parties = parties;
     b->count = 0;
@@ -139,7 +148,7 @@ int weft_barrier_init(weft_barrier *b, unsigned parties,
 int weft_barrier_destroy(weft_barrier *b)
 {
     lock(b);
-    int busy = b->count != 0 && b->state == FILLING;
+    int busy = b->inside != 0;
     unlock(b);
     return busy ? EBUSY : 0;
 }
@@ -152,6 +161,7 @@ int weft_barrier_wait_until(weft_barrier *b, unsigned *index,
         unlock(b);
         return WEFT_EBROKEN;
     }
+    b->inside++;
     unsigned me = b->count++;
     uint32_t round = b->round, epoch = b->epoch;
     int r = 0;
@@ -174,6 +184,7 @@ int weft_barrier_wait_until(weft_barrier *b, unsigned *index,
         if (r == 0 && b->epoch != epoch)
             r = WEFT_EBROKEN;
     }
+    b->inside--;
     unlock(b);
     if (r == 0 && index != NULL)
         *index = me;

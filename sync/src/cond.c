@@ -97,9 +97,10 @@ static int take_back(struct held *h)
 /* One wait: 0 (notified or spurious) or ETIMEDOUT; the lock is held again. */
 static int cond_wait(weft_cond *c, struct held *h, int64_t deadline_ns)
 {
-    uint32_t *lw = is_shared(c) ? NULL : lock_word_of(h);
-    if (lw != NULL)
-        __atomic_store_n(&c->lock_word, lw, __ATOMIC_RELAXED);
+    /* Always store it for a private cond, NULL included (a shared rlock):
+     * a stale pointer would requeue waiters onto another lock's queue. */
+    if (!is_shared(c))
+        __atomic_store_n(&c->lock_word, lock_word_of(h), __ATOMIC_RELAXED);
     __atomic_fetch_add(&c->waiters, 1, __ATOMIC_SEQ_CST);
     uint32_t seq = __atomic_load_n(&c->seq, __ATOMIC_SEQ_CST);
     give_up(h);
@@ -216,13 +217,14 @@ int weft_cond_notify_all(weft_cond *c)
         return 0;
     uint32_t *lw = is_shared(c) ? NULL
                                 : __atomic_load_n(&c->lock_word, __ATOMIC_RELAXED);
-    if (lw != NULL) {
-        for (;;) {
-            uint32_t seq = weft__load_relaxed(&c->seq);
-            if (weft__futex_requeue(&c->seq, seq, 1, lw, false) == 0)
-                return 0;
-            /* seq moved (another notify): requeue against the new value. */
-        }
+    while (lw != NULL) {
+        uint32_t seq = weft__load_relaxed(&c->seq);
+        int r = weft__futex_requeue(&c->seq, seq, 1, lw, false);
+        if (r == 0)
+            return 0;
+        if (r != EAGAIN)
+            break; /* cannot requeue (EFAULT, ...): wake everyone instead */
+        /* EAGAIN: seq moved (another notify); requeue against the new value. */
     }
     (void)weft__futex_wake(&c->seq, INT32_MAX, is_shared(c));
     return 0;

@@ -9,8 +9,11 @@
  *   close a cycle - report it; otherwise add it. The graph, the index and
  *   the last report are guarded by one internal word lock, which is not
  *   itself tracked. Edges are never removed except when a lock is destroyed
- *   (all edges to and from it) or on reset, so a cycle is reported once per
- *   new edge, however often the program runs that code.
+ *   (all edges to and from it) or on reset. The edge that would close a
+ *   cycle is not added, so each attempt to take the locks in that order is
+ *   refused (EDEADLK) and reported again. Reports are described and printed
+ *   after the graph lock is released: symbolising a call site takes the
+ *   dynamic loader's lock, and printing takes stdio's.
  *
  *   Fork: the graph lock is taken across fork() (pthread_atfork), so a
  *   child never inherits it held by a thread that does not exist there. */
@@ -212,12 +215,66 @@ static bool reaches(uint32_t from, uint32_t target)
     return found;
 }
 
-/* Append printf-style text to the report being built (a macro, not a
- * variadic function: nothing here needs a va_list). */
-#define SAY(len, ...)                                                          \
+/* A cycle as collected under the graph lock, to be described after it is
+ * released: symbolising call sites (dladdr) takes the dynamic loader's lock
+ * and printing takes stdio's, neither of which may nest inside ours. */
+#define MAX_CYCLE 32
+
+struct cycle_edge {
+    const void *from, *to; /* locks */
+    char from_name[NAME_MAX_LEN], to_name[NAME_MAX_LEN];
+    const void *from_first, *to_first; /* first acquire sites */
+    int32_t tid;
+    const void *from_site, *to_site;
+};
+
+struct cycle {
+    int32_t tid;
+    struct cycle_edge e[MAX_CYCLE];
+    uint32_t n;
+};
+
+static void collect_edge(struct cycle *cy, uint32_t a, const struct edge *e)
+{
+    if (cy->n == MAX_CYCLE)
+        return;
+    struct cycle_edge *c = &cy->e[cy->n++];
+    c->from = nodes[a].lock;
+    c->to = nodes[e->to].lock;
+    memcpy(c->from_name, nodes[a].name, NAME_MAX_LEN);
+    memcpy(c->to_name, nodes[e->to].name, NAME_MAX_LEN);
+    c->from_first = nodes[a].first_site;
+    c->to_first = nodes[e->to].first_site;
+    c->tid = e->tid;
+    c->from_site = e->from_site;
+    c->to_site = e->to_site;
+}
+
+/* The cycle b ->* a -> b, the new edge first. Graph lock held. */
+static void collect(struct cycle *cy, uint32_t a, uint32_t b,
+                    const void *held_site, const void *site)
+{
+    cy->tid = weft__self_private();
+    cy->n = 0;
+    struct edge now = {b, cy->tid, held_site, site};
+    collect_edge(cy, a, &now);
+    uint32_t path[MAX_CYCLE];
+    uint32_t n = 0;
+    for (uint32_t v = a; v != b && n < MAX_CYCLE; v = nodes[v].parent)
+        path[n++] = v;
+    while (n > 0) {
+        uint32_t v = path[--n];
+        uint32_t u = nodes[v].parent;
+        collect_edge(cy, u, &nodes[u].edges[nodes[v].via]);
+    }
+}
+
+/* Append printf-style text to a report buffer (a macro, not a variadic
+ * function: nothing here needs a va_list). */
+#define SAY(buf, len, ...)                                                     \
     do {                                                                       \
         size_t room_ = REPORT_MAX - *(len); /* *len < REPORT_MAX always */    \
-        int n_ = snprintf(last_report + *(len), room_, __VA_ARGS__);           \
+        int n_ = snprintf((buf) + *(len), room_, __VA_ARGS__);                 \
         if (n_ > 0)                                                            \
             *(len) += (size_t)n_ < room_ ? (size_t)n_ : room_ - 1;             \
     } while (0)
@@ -225,78 +282,69 @@ static bool reaches(uint32_t from, uint32_t target)
 /* A call site as "function+0xoff (module+0xoff)" when the function is a
  * dynamic symbol, else "module+0xoff", which `addr2line -f -e module 0xoff`
  * turns into a file and line. */
-static void say_site(size_t *len, const void *site)
+static void say_site(char *buf, size_t *len, const void *site)
 {
     Dl_info info;
     if (site == NULL || dladdr(site, &info) == 0 || info.dli_fname == NULL) {
-        SAY(len, "%p", site);
+        SAY(buf, len, "%p", site);
         return;
     }
     const char *module = strrchr(info.dli_fname, '/');
     module = module != NULL ? module + 1 : info.dli_fname;
     unsigned long off = (unsigned long)((uintptr_t)site - (uintptr_t)info.dli_fbase);
     if (info.dli_sname != NULL)
-        SAY(len, "%s+0x%lx (%s+0x%lx)", info.dli_sname,
+        SAY(buf, len, "%s+0x%lx (%s+0x%lx)", info.dli_sname,
             (unsigned long)((uintptr_t)site - (uintptr_t)info.dli_saddr),
             module, off);
     else
-        SAY(len, "%s+0x%lx", module, off);
+        SAY(buf, len, "%s+0x%lx", module, off);
 }
 
-static void say_lock(size_t *len, uint32_t i)
+static void say_lock(char *buf, size_t *len, const void *lock,
+                     const char *name, const void *first)
 {
-    if (nodes[i].name[0] != '\0') {
-        SAY(len, "\"%s\"", nodes[i].name);
+    if (name[0] != '\0') {
+        SAY(buf, len, "\"%s\"", name);
         return;
     }
-    SAY(len, "lock %p (first acquired at ", nodes[i].lock);
-    say_site(len, nodes[i].first_site);
-    SAY(len, ")");
+    SAY(buf, len, "lock %p (first acquired at ", lock);
+    say_site(buf, len, first);
+    SAY(buf, len, ")");
 }
 
-static void say_edge(size_t *len, uint32_t a, const struct edge *e)
+/* Describe and print a collected cycle; keep it as the last report. */
+static void report(const struct cycle *cy)
 {
-    SAY(len, "  ");
-    say_lock(len, a);
-    SAY(len, " -> ");
-    say_lock(len, e->to);
-    SAY(len, ": thread %d held it (acquired at ", (int)e->tid);
-    say_site(len, e->from_site);
-    SAY(len, ") while acquiring at ");
-    say_site(len, e->to_site);
-    SAY(len, "\n");
-}
-
-/* Build the report of the cycle b ->* a -> b and print it. */
-static void report(uint32_t a, uint32_t b, const void *held_site,
-                   const void *site)
-{
+    static __thread char text[REPORT_MAX];
     size_t len = 0;
-    SAY(&len, "weft: potential deadlock: thread %d acquiring ",
-        (int)weft__self_private());
-    say_lock(&len, b);
-    SAY(&len, " closes a lock-order cycle:\n");
-    struct edge now = {b, weft__self_private(), held_site, site};
-    say_edge(&len, a, &now);
-    /* The path b ->* a, from the back links, printed in order. */
-    uint32_t path[64];
-    uint32_t n = 0;
-    for (uint32_t v = a; v != b && n < 64; v = nodes[v].parent)
-        path[n++] = v;
-    while (n > 0) {
-        uint32_t v = path[--n];
-        uint32_t u = nodes[v].parent;
-        say_edge(&len, u, &nodes[u].edges[nodes[v].via]);
+    SAY(text, &len, "weft: potential deadlock: thread %d acquiring ", (int)cy->tid);
+    say_lock(text, &len, cy->e[0].to, cy->e[0].to_name, cy->e[0].to_first);
+    SAY(text, &len, " closes a lock-order cycle:\n");
+    for (uint32_t i = 0; i < cy->n; i++) {
+        const struct cycle_edge *c = &cy->e[i];
+        SAY(text, &len, "  ");
+        say_lock(text, &len, c->from, c->from_name, c->from_first);
+        SAY(text, &len, " -> ");
+        say_lock(text, &len, c->to, c->to_name, c->to_first);
+        SAY(text, &len, ": thread %d held it (acquired at ", (int)c->tid);
+        say_site(text, &len, c->from_site);
+        SAY(text, &len, ") while acquiring at ");
+        say_site(text, &len, c->to_site);
+        SAY(text, &len, "\n");
     }
-    last_report_len = len;
-    (void)fputs(last_report, stderr);
+    (void)fputs(text, stderr);
     (void)fflush(stderr);
+    graph_acquire();
+    memcpy(last_report, text, len + 1);
+    last_report_len = len;
+    graph_release();
 }
 
 int weft__dl_before_acquire(const void *lock, const void *site)
 {
     if (nheld == 0)
         return 0;
+    static __thread struct cycle cy;
     int result = 0;
     graph_acquire();
     uint32_t b = find_or_add(lock, site);
@@ -307,16 +355,19 @@ int weft__dl_before_acquire(const void *lock, const void *site)
         if (a == UINT32_MAX || has_edge(a, b))
             continue;
         if (reaches(b, a)) {
-            report(a, b, held[i].site, site);
+            collect(&cy, a, b, held[i].site, site);
             result = EDEADLK;
         } else {
             (void)add_edge(a, b, held[i].site, site);
         }
     }
     graph_release();
-    if (result != 0 &&
-        __atomic_load_n(&weft__dl_mode, __ATOMIC_RELAXED) == WEFT_DEADLOCK_ABORT)
-        abort();
+    if (result != 0) {
+        report(&cy);
+        if (__atomic_load_n(&weft__dl_mode, __ATOMIC_RELAXED) ==
+            WEFT_DEADLOCK_ABORT)
+            abort();
+    }
     return result;
 }
 

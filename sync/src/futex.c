@@ -56,5 +56,5 @@ int weft__futex_requeue(const uint32_t *from, uint32_t expected, int wake,
      * in the timeout slot. */
     long r = syscall(SYS_futex, from, futex_op(FUTEX_CMP_REQUEUE, shared), wake,
                      (unsigned long)INT32_MAX, to, expected);
-    return (r == -1 && errno == EAGAIN) ? EAGAIN : 0;
+    return r == -1 ? errno : 0;
 }

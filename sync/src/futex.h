@@ -28,7 +28,8 @@ int weft__futex_wake(const uint32_t *word, int n, bool shared);
 
 /* weft__futex_requeue - if *from == expected, wake up to `wake` threads
  * sleeping on from and move all the others to sleep on to (both words
- * private, or both shared). Returns 0, or EAGAIN if *from != expected. */
+ * private, or both shared). Returns 0; EAGAIN if *from != expected; or the
+ * kernel's error (EFAULT, EINVAL), after which the caller must wake instead. */
 int weft__futex_requeue(const uint32_t *from, uint32_t expected, int wake,
                         const uint32_t *to, bool shared);
 

@@ -29,7 +29,9 @@
  *   also count themselves in `sleepers` around each sleep, and a release
  *   wakes one whenever the count is non-zero. A count left behind by a
  *   sleeper killed while asleep costs later releases a futex wake system
- *   call each, never a stranded waiter.
+ *   call each, never a stranded waiter. For the same reason an acquire that
+ *   sees counted sleepers takes the word with WAITERS set, so that if it
+ *   dies holding it the kernel wakes one of them.
  *
  *   If a thread has no robust list registered at all (a libc that does not
  *   use one), we register one of our own for it, with our layout. */
@@ -49,6 +51,7 @@
 #include "futex.h"
 #include "self.h"
 #include "weft/time.h"
+#include "wordlock.h"
 
 /* The list head as the kernel defines it (struct robust_list_head), with
  * glibc's `prev` word just before it (see robust.h). */
@@ -162,11 +165,18 @@ int weft__rb_acquire(uint32_t *word, uint32_t *sleepers, int64_t deadline_ns,
         return ENOTSUP;
     uint32_t me = (uint32_t)weft__self_shared();
     uint32_t keep = 0; /* WAITERS once we have slept: others may sleep too */
-    int result = 0;
+    int result = 0, spins = 0;
+    unsigned backoff = WEFT_LOCK_BACKOFF_MIN;
     set_pending(h, link_of(word));
     for (;;) {
         uint32_t c = 0;
-        if (weft__cas_acquire(word, &c, me | keep))
+        /* Counted sleepers mean WAITERS must be on the word we take, or a
+         * death of ours would wake none of them (the kernel reads the bit);
+         * a sleeper that counts itself in later sets the bit itself. */
+        uint32_t mark = keep;
+        if (__atomic_load_n(sleepers, __ATOMIC_SEQ_CST) != 0)
+            mark = WEFT__RB_WAITERS;
+        if (weft__cas_acquire(word, &c, me | mark))
             break;
         if (c == WEFT__RB_NOTRECOVERABLE) {
             result = ENOTRECOVERABLE;
@@ -184,6 +194,14 @@ int weft__rb_acquire(uint32_t *word, uint32_t *sleepers, int64_t deadline_ns,
         if (try_only) {
             result = EBUSY;
             break;
+        }
+        if (keep == 0 && spins++ < WEFT_LOCK_SPINS) {
+            /* Spin first, as the word lock does (wordlock.h). */
+            for (unsigned j = 0; j < backoff; j++)
+                weft__cpu_relax();
+            if (backoff < WEFT_LOCK_BACKOFF_MAX)
+                backoff <<= 1;
+            continue;
         }
         if (!(c & WEFT__RB_WAITERS)) {
             uint32_t w = c | WEFT__RB_WAITERS;

@@ -20,6 +20,28 @@
 #endif
 #endif
 
+/* Spinning before sleeping: WEFT_LOCK_SPINS looks at the word, with an
+ * exponential back-off of WEFT_LOCK_BACKOFF_MIN, twice that, ... up to
+ * WEFT_LOCK_BACKOFF_MAX pause instructions between looks (about 2,300
+ * pauses in all, some 40 us on a current x86 core: the order of a futex
+ * sleep and wake-up, so spinning never costs much more than sleeping would
+ * have). A spinner that looks rarely leaves the holder's cache line alone,
+ * so a holder that releases and re-acquires keeps running at uncontended
+ * speed; looking often (starting at one pause) makes the lock change hands
+ * on every release and halves throughput. Chosen with a 2-thread
+ * acquire/increment/release loop on 2 cores (`weft-bench lock`,
+ * contended_2t); all three can be set at compile time. */
+#ifndef WEFT_LOCK_SPINS
+#define WEFT_LOCK_SPINS 12
+#endif
+#ifndef WEFT_LOCK_BACKOFF_MIN
+#define WEFT_LOCK_BACKOFF_MIN 16
+#endif
+#ifndef WEFT_LOCK_BACKOFF_MAX
+#define WEFT_LOCK_BACKOFF_MAX 256
+#endif
+/* (Robust words, robust.c, spin the same way before they sleep.) */
+
 enum { WEFT__WL_UNLOCKED = 0, WEFT__WL_LOCKED = 1, WEFT__WL_CONTENDED = 2 };
 
 /* Spin, then sleep until acquired or the deadline: 0 or ETIMEDOUT. */

@@ -144,6 +144,20 @@ WT_CASE(test_barrier_abort_and_reset_wake_waiters, "unit valgrind") {
     WT_EQ(weft_barrier_n_waiting(&b), 0);
 }
 
+WT_CASE(test_barrier_destroy_busy_while_inside, "unit valgrind") {
+    weft_barrier b;
+    WT_EQ(weft_barrier_init(&b, 2, NULL, NULL, 0), 0);
+    struct breaker x = {&b, -1, -1};
+    pthread_t t = spawn(wait_result, &x);
+    while (weft_barrier_n_waiting(&b) != 1)
+        sleep_ns(MS);
+    WT_EQ(weft_barrier_destroy(&b), EBUSY);
+    WT_EQ(weft_barrier_wait(&b, NULL), 0);
+    join(t);
+    WT_EQ(x.result, 0);
+    WT_EQ(weft_barrier_destroy(&b), 0);
+}
+
 static int failing_action(void *arg)
 {
     (void)arg;

@@ -20,12 +20,14 @@
  * one whose action failed gets the action's error. reset returns the
  * barrier to empty; threads waiting at that moment get WEFT_EBROKEN.
  *
- * Invariants: a round releases exactly `parties` threads, with the indices
- * 0..parties-1; a thread that arrives after a round completed belongs to
- * the next round even if threads of the previous one have not yet returned.
- * A break or reset while threads wait - even ones whose round had just
- * completed but that had not yet returned, as in Python - gives them
- * WEFT_EBROKEN.
+ * Invariants: a round completes with exactly `parties` arrivals, which get
+ * the indices 0..parties-1; a thread that arrives after a round completed
+ * belongs to the next round even if threads of the previous one have not
+ * yet returned. A break or reset while threads wait gives them
+ * WEFT_EBROKEN - including threads whose round had just completed but that
+ * had not yet returned (Python gives such threads BrokenBarrierError on
+ * abort too; unlike Python, here a timeout in the next round can also do
+ * it, since the next round does not wait for the previous one to drain).
  *
  * Fork / processes: for a WEFT_SHARED barrier, the action is a function
  * pointer, valid only in processes that have the function at the same
@@ -68,7 +70,7 @@ typedef struct weft_barrier {
     uint32_t flags;    /* WEFT_SHARED or 0 */
     uint32_t epoch;    /* bumped by every break and reset */
     uint32_t round;    /* bumped by every completed round */
-    uint32_t pad;
+    uint32_t inside;   /* threads inside weft_barrier_wait */
     weft_barrier_action action;
     void *action_arg;
 } weft_barrier;
@@ -82,7 +84,10 @@ int weft_barrier_init(weft_barrier *b, unsigned parties,
                       unsigned flags);
 
 /* weft_barrier_destroy - end the life of *b.
- * Returns:  0; EBUSY if threads are inside weft_barrier_wait. */
+ * Returns:  0; EBUSY if threads are inside weft_barrier_wait (after a
+ *           process died holding a shared barrier's lock, it may have been
+ *           counted inside: EBUSY then persists, and the memory may be
+ *           released once every surviving process has returned). */
 int weft_barrier_destroy(weft_barrier *b);
 
 /* weft_barrier_wait - arrive and wait for the round to complete.
