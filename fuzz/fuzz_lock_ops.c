@@ -35,6 +35,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fuzz_common.h"
 #include "weft/lock.h"
 #include "weft/time.h"
 
@@ -154,6 +155,15 @@ static void *run_worker(void *arg) WEFT_NO_THREAD_SAFETY_ANALYSIS
     return NULL;
 }
 
+static void print_locks(void *arg)
+{
+    const struct prog *p = (const struct prog *)arg;
+    for (int i = 0; i < p->nlocks; i++)
+        (void)fprintf(stderr, "lock %d: locked=%d holders=%d\n", i,
+                      (int)weft_lock_is_locked(&p->locks[i].lk),
+                      __atomic_load_n(&p->locks[i].holders, __ATOMIC_RELAXED));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -179,23 +189,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (pthread_create(&tid[t], NULL, run_worker, &w[t]) != 0)
             fail("pthread_create failed", t, -1);
     }
-    /* Watchdog: a correct lock finishes these programs in milliseconds. */
-    int64_t deadline = weft_time_now_ns() + WATCHDOG_NS;
-    for (int t = 0; t < p.nthreads; t++) {
-        while (!__atomic_load_n(&p.done[t], __ATOMIC_ACQUIRE)) {
-            if (weft_time_now_ns() > deadline) {
-                for (int i = 0; i < p.nlocks; i++)
-                    (void)fprintf(stderr, "lock %d: locked=%d holders=%d\n", i,
-                            (int)weft_lock_is_locked(&p.locks[i].lk),
-                            __atomic_load_n(&p.locks[i].holders,
-                                            __ATOMIC_RELAXED));
-                fail("hang: thread did not finish (lost wake-up?)", t, -1);
-            }
-            struct timespec ts = {0, 200000};
-            nanosleep(&ts, NULL);
-        }
-        pthread_join(tid[t], NULL);
-    }
+    fuzz_join_or_abort(tid, p.done, p.nthreads, WATCHDOG_NS, print_locks, &p);
     for (int i = 0; i < p.nlocks; i++) {
         long sum = 0;
         for (int t = 0; t < p.nthreads; t++)

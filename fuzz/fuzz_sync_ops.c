@@ -37,6 +37,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fuzz_common.h"
 #include "weft/sync.h"
 
 #define MAX_THREADS 4
@@ -253,16 +254,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (pthread_create(&tid[t], NULL, run_worker, &wk[t]) != 0)
             fail("pthread_create failed", t);
     }
-    int64_t deadline = weft_time_now_ns() + WATCHDOG_NS;
-    for (int t = 0; t < w.nthreads; t++) {
-        while (!__atomic_load_n(&w.done[t], __ATOMIC_ACQUIRE)) {
-            if (weft_time_now_ns() > deadline)
-                fail("hang: thread did not finish (lost wake-up?)", t);
-            struct timespec ts = {0, 200000};
-            nanosleep(&ts, NULL);
-        }
-        pthread_join(tid[t], NULL);
-    }
+    fuzz_join_or_abort(tid, w.done, w.nthreads, WATCHDOG_NS, NULL, NULL);
     if (weft_sem_value(&w.sem) != 2)
         fail("semaphore units lost or created", -1);
     if (weft_rlock_destroy(&w.rl) != 0 || weft_cond_destroy(&w.cond) != 0 ||

@@ -1,0 +1,38 @@
+/* fuzz_common.h - what the concurrent-protocol harnesses share. */
+#ifndef WEFT_FUZZ_COMMON_H
+#define WEFT_FUZZ_COMMON_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "weft/time.h"
+
+/* Join n threads, each of which sets done[i] (release) as its last act.
+ * A correct program finishes in milliseconds; a thread still running after
+ * watchdog_ns is a hang (a lost wake-up, a deadlock): call on_hang(arg) to
+ * print the harness's state, then abort so the fuzzer records a crash with
+ * this input rather than a timeout. */
+static inline void fuzz_join_or_abort(pthread_t *tid, int *done, int n,
+                                      int64_t watchdog_ns,
+                                      void (*on_hang)(void *arg), void *arg)
+{
+    int64_t deadline = weft_time_now_ns() + watchdog_ns;
+    for (int t = 0; t < n; t++) {
+        while (!__atomic_load_n(&done[t], __ATOMIC_ACQUIRE)) {
+            if (weft_time_now_ns() > deadline) {
+                (void)fprintf(stderr, "hang: thread %d did not finish\n", t);
+                if (on_hang != NULL)
+                    on_hang(arg);
+                abort();
+            }
+            struct timespec ts = {0, 200000};
+            (void)nanosleep(&ts, NULL);
+        }
+        (void)pthread_join(tid[t], NULL);
+    }
+}
+
+#endif /* WEFT_FUZZ_COMMON_H */
