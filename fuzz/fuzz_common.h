@@ -3,10 +3,14 @@
 #define WEFT_FUZZ_COMMON_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "weft/time.h"
 
@@ -33,6 +37,41 @@ static inline void fuzz_join_or_abort(pthread_t *tid, int *done, int n,
         }
         (void)pthread_join(tid[t], NULL);
     }
+}
+
+/* The same for n forked children that set done[i] (in shared memory): past
+ * the watchdog they are killed and the harness aborts; a child that died by
+ * a signal or exited non-zero (an invariant failed there) aborts the
+ * harness too, since a fuzzer watches only this process. Every child is
+ * reaped either way. */
+static inline void fuzz_reap_or_abort(const pid_t *pid, int *done, int n,
+                                      int64_t watchdog_ns)
+{
+    int64_t deadline = weft_time_now_ns() + watchdog_ns;
+    int hung = 0;
+    for (int t = 0; t < n && !hung; t++)
+        while (!__atomic_load_n(&done[t], __ATOMIC_ACQUIRE) && !hung) {
+            if (weft_time_now_ns() > deadline) {
+                (void)fprintf(stderr, "hang: process %d did not finish\n", t);
+                hung = 1;
+            }
+            struct timespec ts = {0, 200000};
+            (void)nanosleep(&ts, NULL);
+        }
+    int bad = hung;
+    for (int t = 0; t < n; t++) {
+        if (hung)
+            (void)kill(pid[t], SIGKILL);
+        int st = 0;
+        while (waitpid(pid[t], &st, 0) < 0) {
+        }
+        if (!hung && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+            (void)fprintf(stderr, "process %d failed (status 0x%x)\n", t, st);
+            bad = 1;
+        }
+    }
+    if (bad)
+        abort();
 }
 
 #endif /* WEFT_FUZZ_COMMON_H */

@@ -2,10 +2,12 @@
  * run by 2-4 threads at once; the harness checks each primitive's
  * invariants.
  *
- * Input: byte 0 picks the thread count (2-4) and byte 1 the number of
- * barrier rounds (0-3) every thread takes part in; the rest are dealt
- * round-robin to the threads, one operation per byte (low 3 bits: which;
- * the high bits: a small timeout or argument):
+ * Input: byte 0 picks the thread count (2-4) and, with its top bit, the
+ * process mode: then every object is WEFT_SHARED in MAP_SHARED memory and
+ * the "threads" are forked processes (the condition then uses a shared
+ * rlock). Byte 1 is the number of barrier rounds (0-3) every worker takes
+ * part in; the rest are dealt round-robin to the workers, one operation per
+ * byte (low 3 bits: which; the high bits: a small timeout or argument):
  *   0 rlock acquire (nested when held)   1 rlock release (EPERM if none)
  *   2 sem acquire_for                    3 sem release of a held unit
  *   4 cond: produce a token (lock, ++, notify, unlock)
@@ -35,7 +37,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fuzz_common.h"
 #include "weft/sync.h"
@@ -47,8 +51,9 @@
 #define US 1000LL
 
 struct world {
-    int nthreads, rounds;
+    int nthreads, rounds, shared;
     weft_rlock rl;
+    weft_rlock crl; /* the condition's lock in process mode */
     int inside; /* atomic: owners of rl */
     weft_sem sem;
     weft_lock lk;
@@ -129,15 +134,18 @@ static void sem_op(struct world *w, int me, int release, int64_t timeout)
 static void cond_op(struct world *w, int me, int consume, int64_t timeout)
     WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
-    if (weft_lock_acquire(&w->lk) != 0)
+    if ((w->shared ? weft_rlock_acquire(&w->crl) : weft_lock_acquire(&w->lk)) != 0)
         fail("lock acquire failed", me);
     if (!consume) {
         w->tokens++;
         w->produced++;
         (void)weft_cond_notify(&w->cond, 1);
     } else {
-        int r = weft_cond_wait_pred_until(&w->cond, &w->lk, has_token, w,
-                                          weft_time_deadline_ns(timeout));
+        int64_t deadline = weft_time_deadline_ns(timeout);
+        int r = w->shared ? weft_cond_wait_rlock_pred_until(
+                                &w->cond, &w->crl, has_token, w, deadline)
+                          : weft_cond_wait_pred_until(&w->cond, &w->lk,
+                                                      has_token, w, deadline);
         if (r == 0) {
             if (w->tokens <= 0)
                 fail("wait_pred returned 0 without a token", me);
@@ -149,7 +157,10 @@ static void cond_op(struct world *w, int me, int consume, int64_t timeout)
     }
     if (w->tokens != w->produced - w->consumed || w->consumed > w->produced)
         fail("token accounting broken", me);
-    (void)weft_lock_release(&w->lk);
+    if (w->shared)
+        (void)weft_rlock_release(&w->crl);
+    else
+        (void)weft_lock_release(&w->lk);
 }
 
 static void event_op(struct world *w, int me, uint8_t arg)
@@ -225,44 +236,82 @@ static void *run_worker(void *arg)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The world: a static object for threads, a MAP_SHARED mapping (made once,
+ * reused by every run in persistent mode) for processes. */
+static struct world *world_for(int shared)
+{
+    static struct world private_world;
+    static struct world *shared_world;
+    if (!shared)
+        return &private_world;
+    if (shared_world == NULL) {
+        int prot = PROT_READ | PROT_WRITE, flags = MAP_SHARED | MAP_ANONYMOUS;
+        // cppcheck-suppress invalidFunctionArg ; MAP_ANONYMOUS takes fd -1
+        void *p = mmap(NULL, sizeof *shared_world, prot, flags, -1, 0);
+        if (p == MAP_FAILED)
+            fail("mmap failed", -1);
+        shared_world = (struct world *)p;
+    }
+    return shared_world;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 3)
         return 0;
-    static struct world w; /* reset below: persistent mode reuses it */
-    memset(&w, 0, sizeof w);
-    w.nthreads = 2 + data[0] % 3;
-    w.rounds = data[1] % (MAX_ROUNDS + 1);
-    if (weft_rlock_init(&w.rl, WEFT_PRIVATE) != 0 ||
-        weft_sem_init_bounded(&w.sem, 2, WEFT_PRIVATE) != 0 ||
-        weft_cond_init(&w.cond, WEFT_PRIVATE) != 0 ||
-        weft_event_init(&w.ev, WEFT_PRIVATE) != 0 ||
-        weft_barrier_init(&w.bar, (unsigned)w.nthreads, NULL, NULL,
-                          WEFT_PRIVATE) != 0)
+    int shared = (data[0] & 0x80) != 0;
+    struct world *w = world_for(shared);
+    memset(w, 0, sizeof *w);
+    unsigned flags = shared ? WEFT_SHARED : WEFT_PRIVATE;
+    w->shared = shared;
+    w->nthreads = 2 + (data[0] & 0x7f) % 3;
+    w->rounds = data[1] % (MAX_ROUNDS + 1);
+    if (weft_rlock_init(&w->rl, flags) != 0 ||
+        weft_rlock_init(&w->crl, flags) != 0 ||
+        weft_sem_init_bounded(&w->sem, 2, flags) != 0 ||
+        weft_cond_init(&w->cond, flags) != 0 ||
+        weft_event_init(&w->ev, flags) != 0 ||
+        weft_barrier_init(&w->bar, (unsigned)w->nthreads, NULL, NULL, flags) != 0)
         fail("init failed", -1);
-    weft_lock_init(&w.lk);
+    weft_lock_init(&w->lk);
     for (size_t k = 2; k < size; k++) {
-        int t = (int)((k - 2) % (size_t)w.nthreads);
-        if (w.nops[t] < MAX_OPS)
-            w.ops[t][w.nops[t]++] = data[k];
+        int t = (int)((k - 2) % (size_t)w->nthreads);
+        if (w->nops[t] < MAX_OPS)
+            w->ops[t][w->nops[t]++] = data[k];
     }
-    pthread_t tid[MAX_THREADS];
     struct worker wk[MAX_THREADS];
-    for (int t = 0; t < w.nthreads; t++) {
-        wk[t].w = &w;
+    pthread_t tid[MAX_THREADS];
+    pid_t pid[MAX_THREADS];
+    (void)fflush(NULL);
+    for (int t = 0; t < w->nthreads; t++) {
+        wk[t].w = w;
         wk[t].id = t;
-        if (pthread_create(&tid[t], NULL, run_worker, &wk[t]) != 0)
-            fail("pthread_create failed", t);
+        if (!shared) {
+            if (pthread_create(&tid[t], NULL, run_worker, &wk[t]) != 0)
+                fail("pthread_create failed", t);
+            continue;
+        }
+        pid[t] = fork();
+        if (pid[t] < 0)
+            fail("fork failed", t);
+        if (pid[t] == 0) {
+            (void)run_worker(&wk[t]);
+            _exit(0);
+        }
     }
-    fuzz_join_or_abort(tid, w.done, w.nthreads, WATCHDOG_NS, NULL, NULL);
-    if (weft_sem_value(&w.sem) != 2)
+    if (shared)
+        fuzz_reap_or_abort(pid, w->done, w->nthreads, WATCHDOG_NS);
+    else
+        fuzz_join_or_abort(tid, w->done, w->nthreads, WATCHDOG_NS, NULL, NULL);
+    if (weft_sem_value(&w->sem) != 2)
         fail("semaphore units lost or created", -1);
-    if (weft_rlock_destroy(&w.rl) != 0 || weft_cond_destroy(&w.cond) != 0 ||
-        weft_sem_destroy(&w.sem) != 0 || weft_barrier_destroy(&w.bar) != 0)
+    if (weft_rlock_destroy(&w->rl) != 0 || weft_rlock_destroy(&w->crl) != 0 ||
+        weft_cond_destroy(&w->cond) != 0 || weft_sem_destroy(&w->sem) != 0 ||
+        weft_barrier_destroy(&w->bar) != 0)
         fail("destroy after a clean run failed", -1);
-    for (int r = 0; r < w.rounds; r++)
-        for (int i = 0; i < w.nthreads; i++)
-            if (w.arrivals[r][i] != 1)
+    for (int r = 0; r < w->rounds; r++)
+        for (int i = 0; i < w->nthreads; i++)
+            if (w->arrivals[r][i] != 1)
                 fail("barrier round missed an index", -1);
     return 0;
 }
