@@ -47,11 +47,17 @@ static bool is_shared(const weft_barrier *b)
     return (b->flags & WEFT_SHARED) != 0;
 }
 
-/* Announce a change of state to every sleeper. Called with the lock held. */
+/* A barrier whose sleepers this thread must wake once it has released the
+ * lock: waking them while still holding it would send them straight into
+ * the lock's own wait. */
+static __thread weft_barrier *wake_after_unlock;
+
+/* Announce a change of state to every sleeper. Called with the lock held;
+ * the wake-up itself is made by unlock(). */
 static void changed(weft_barrier *b)
 {
     __atomic_fetch_add(&b->gen, 1, __ATOMIC_RELEASE);
-    (void)weft__futex_wake(&b->gen, INT32_MAX, is_shared(b));
+    wake_after_unlock = b;
 }
 
 /* Void the current round: every waiter of it returns WEFT_EBROKEN. */
@@ -91,6 +97,10 @@ static void unlock(weft_barrier *b)
         weft__rb_release(&b->lock, &b->sleepers);
     else
         (void)weft__wl_release(&b->lock, false);
+    if (wake_after_unlock == b) {
+        wake_after_unlock = NULL;
+        (void)weft__futex_wake(&b->gen, INT32_MAX, is_shared(b));
+    }
 }
 
 /* How often a waiter of a shared barrier looks for a dead lock holder. */
@@ -148,7 +158,7 @@ int weft_barrier_init(weft_barrier *b, unsigned parties,
 int weft_barrier_destroy(weft_barrier *b)
 {
     lock(b);
-    int busy = b->inside != 0;
+    int busy = __atomic_load_n(&b->inside, __ATOMIC_ACQUIRE) != 0;
     unlock(b);
     return busy ? EBUSY : 0;
 }
@@ -161,7 +171,7 @@ int weft_barrier_wait_until(weft_barrier *b, unsigned *index,
         unlock(b);
         return WEFT_EBROKEN;
     }
-    b->inside++;
+    __atomic_fetch_add(&b->inside, 1, __ATOMIC_RELAXED);
     unsigned me = b->count++;
     uint32_t round = b->round, epoch = b->epoch;
     int r = 0;
@@ -184,8 +194,9 @@ int weft_barrier_wait_until(weft_barrier *b, unsigned *index,
         if (r == 0 && b->epoch != epoch)
             r = WEFT_EBROKEN;
     }
-    b->inside--;
-    unlock(b);
+    unlock(b); /* and wake, if this thread changed the state */
+    /* The last touch of *b: destroy() may succeed from here on. */
+    __atomic_fetch_sub(&b->inside, 1, __ATOMIC_RELEASE);
     if (r == 0 && index != NULL)
         *index = me;
     return r;

@@ -49,7 +49,7 @@ static bool is_shared(const weft_rlock *rl)
 
 int weft_rlock_init(weft_rlock *rl, unsigned flags)
 {
-    if ((flags & ~WEFT_SHARED) != 0)
+    if ((flags & ~(WEFT_SHARED | WEFT_NORECURSE)) != 0)
         return EINVAL;
     if ((flags & WEFT_SHARED) && weft__rb_check() != 0)
         return ENOTSUP;
@@ -112,6 +112,8 @@ static int acquire(weft_rlock *rl, int64_t deadline_ns, enum mode mode,
     int is_try = mode != BLOCK;
     (void)is_try; /* read by the race-detector annotations only */
     if (weft_rlock_is_owned(rl)) {
+        if (rl->flags & WEFT_NORECURSE)
+            return mode == TRY ? EBUSY : EDEADLK;
         if (rl->count == UINT32_MAX)
             return EAGAIN;
         rl->count++;
@@ -143,7 +145,10 @@ int weft_rlock_acquire(weft_rlock *rl) WEFT_NO_THREAD_SAFETY_ANALYSIS
     /* Fast path: a private rlock, no detector, free or already ours. */
     if (!is_shared(rl) && !weft__dl_on()) {
         int32_t me = weft__self_private();
-        if (weft__load_relaxed_i32(&rl->owner) == me && rl->count != UINT32_MAX) {
+        if (weft__load_relaxed_i32(&rl->owner) == me) {
+            if (rl->count == UINT32_MAX || (rl->flags & WEFT_NORECURSE))
+                return acquire(rl, WEFT_DEADLINE_NEVER, BLOCK,
+                               __builtin_return_address(0));
             rl->count++;
             return 0;
         }

@@ -41,6 +41,14 @@ static int hold_and_exit(void *p)
     _exit(0); /* dies holding two levels */
 }
 
+static int hold_and_exit_once(void *p)
+{
+    struct shm *s = (struct shm *)p;
+    if (weft_rlock_acquire(&s->rl) != 0)
+        return 1;
+    _exit(0); /* dies holding it */
+}
+
 WT_CASE(test_robust_owner_exit_gives_eownerdead, "unit") {
     struct shm *s = shm_new();
     WT_EQ(reap(fork_child(hold_and_exit, s)), 0);
@@ -56,6 +64,36 @@ WT_CASE(test_robust_owner_exit_gives_eownerdead, "unit") {
     WT_EQ(weft_rlock_release(&s->rl), 0);
     WT_EQ(weft_rlock_destroy(&s->rl), 0);
     shared_free(s, sizeof *s);
+}
+
+WT_CASE(test_robust_norecurse_shared_lock, "unit") {
+    struct shm *s = (struct shm *)shared_alloc(sizeof *s);
+    WT_EQ(weft_rlock_init(&s->rl, WEFT_SHARED | WEFT_NORECURSE), 0);
+    WT_EQ(weft_rlock_init(&s->rl, 0x10), EINVAL);
+    WT_EQ(weft_rlock_init(&s->rl, WEFT_SHARED | WEFT_NORECURSE), 0);
+    WT_EQ(weft_rlock_acquire(&s->rl), 0);
+    WT_EQ(weft_rlock_acquire(&s->rl), EDEADLK);
+    WT_EQ(weft_rlock_try_acquire(&s->rl), EBUSY);
+    WT_EQ(weft_rlock_acquire_for(&s->rl, MS), EDEADLK);
+    WT_EQ(weft_rlock_depth(&s->rl), 1); /* nothing changed */
+    WT_EQ(weft_rlock_release(&s->rl), 0);
+    WT_EQ(weft_rlock_release(&s->rl), EPERM);
+    /* Robust like any shared rlock. */
+    WT_EQ(reap(fork_child(hold_and_exit_once, s)), 0);
+    WT_EQ(weft_rlock_acquire(&s->rl), EOWNERDEAD);
+    WT_EQ(weft_rlock_consistent(&s->rl), 0);
+    WT_EQ(weft_rlock_release(&s->rl), 0);
+    shared_free(s, sizeof *s);
+}
+
+WT_CASE(test_robust_norecurse_private, "unit valgrind") {
+    weft_rlock rl;
+    WT_EQ(weft_rlock_init(&rl, WEFT_NORECURSE), 0);
+    WT_EQ(weft_rlock_acquire(&rl), 0);
+    WT_EQ(weft_rlock_acquire(&rl), EDEADLK);
+    WT_EQ(weft_rlock_try_acquire(&rl), EBUSY);
+    WT_EQ(weft_rlock_release(&rl), 0);
+    WT_EQ(weft_rlock_destroy(&rl), 0);
 }
 
 WT_CASE(test_robust_release_without_consistent_is_unrecoverable, "unit") {

@@ -41,8 +41,10 @@
  * Fork: a lock lives in the memory it was placed in. In a child created by
  * fork() a lock that the forking thread held is still held by that thread's
  * copy and may be released by it; a lock another thread held stays locked for
- * ever in the child. weft_lock is private to a process: for a lock shared
- * through MAP_SHARED memory use the process-shared variants. */
+ * ever in the child. weft_lock is private to a process (its one word has no
+ * room for a holder's id, which robustness needs): for a lock shared through
+ * MAP_SHARED memory use weft_rlock with WEFT_SHARED | WEFT_NORECURSE, which
+ * is robust when a holder dies (Python's multiprocessing.Lock). */
 #ifndef WEFT_LOCK_H
 #define WEFT_LOCK_H
 

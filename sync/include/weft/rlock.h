@@ -64,7 +64,8 @@ typedef struct WEFT_CAPABILITY("mutex") weft_rlock {
 
 #define WEFT_RLOCK_INIT {0, 0, 0, 0, 0, 0, 0, 0}
 
-/* weft_rlock_init - make *rl a free rlock (robust when WEFT_SHARED).
+/* weft_rlock_init - make *rl a free rlock (robust when WEFT_SHARED; not
+ * reentrant with WEFT_NORECURSE, see weft/flags.h).
  * Returns:  0; EINVAL for unknown flags; ENOTSUP for WEFT_SHARED where
  *           robust futexes cannot be used (a libc with another robust-list
  *           layout). */
@@ -76,7 +77,8 @@ int weft_rlock_destroy(weft_rlock *rl);
 
 /* weft_rlock_acquire - acquire one level of *rl.
  * Blocks:   until no other thread holds it; never if the caller holds it.
- * Returns:  0; EAGAIN if the caller already holds UINT32_MAX levels.
+ * Returns:  0; EAGAIN if the caller already holds UINT32_MAX levels;
+ *           EDEADLK if it holds a WEFT_NORECURSE rlock (nothing changes).
  *           WEFT_SHARED only: EOWNERDEAD (held, with one level; the
  *           previous holder died holding it), ENOTRECOVERABLE (not held).
  * Threads:  any thread; not async-signal-safe. */
