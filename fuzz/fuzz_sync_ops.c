@@ -12,7 +12,8 @@
  *   2 sem acquire_for                    3 sem release of a held unit
  *   4 cond: produce a token (lock, ++, notify, unlock)
  *   5 cond: consume a token with wait_pred_until and a short deadline
- *   6 event set / clear / wait_for, by the high bits
+ *   6 event set / clear / wait_for, by the high bits; in thread mode a high
+ *     value instead calls weft_once_call (once is process-private)
  *   7 barrier wait, if this thread has rounds left
  * Every wait that could block for ever in a correct program has a timeout,
  * except rlock acquires (a thread releases the rlock before each barrier
@@ -25,6 +26,7 @@
  *   cond    tokens consumed never exceed tokens produced, and the count
  *           under the lock equals produced - consumed;
  *   event   a wait that returns 0 saw a set that happened;
+ *   once    the initialiser ran exactly once, before any call returned;
  *   barrier each round hands out every index 0..n-1 exactly once;
  *   all     every thread finishes within a watchdog bound. */
 #ifndef _GNU_SOURCE
@@ -63,6 +65,8 @@ struct world {
     long consumed; /* guarded by lk */
     weft_event ev;
     long sets; /* atomic: sets made */
+    weft_once once;
+    int once_runs; /* written by the initialiser only */
     weft_barrier bar;
     int arrivals[MAX_ROUNDS][MAX_THREADS]; /* atomic: per round and index */
     uint8_t ops[MAX_THREADS][MAX_OPS];
@@ -163,8 +167,18 @@ static void cond_op(struct world *w, int me, int consume, int64_t timeout)
         (void)weft_lock_release(&w->lk);
 }
 
+static void init_once(void *arg)
+{
+    ((struct world *)arg)->once_runs++;
+}
+
 static void event_op(struct world *w, int me, uint8_t arg)
 {
+    if (!w->shared && arg >= 24) {
+        if (weft_once_call(&w->once, init_once, w) != 0 || w->once_runs != 1)
+            fail("once: initialiser not run exactly once before return", me);
+        return;
+    }
     switch (arg % 3) {
     case 0:
         __atomic_fetch_add(&w->sets, 1, __ATOMIC_RELEASE);
