@@ -6,6 +6,7 @@
 
 #include "helpers.h"
 #include "weft/once.h"
+#include "weft/version.h"
 
 static weft_once once = WEFT_ONCE_INIT;
 static int runs;       /* written by the initialiser only */
@@ -54,6 +55,13 @@ static void recurse(void *arg)
 WT_CASE(test_once_recursive_call_is_edeadlk, "unit valgrind") {
     WT_EQ(weft_once_call(&recursive, recurse, NULL), 0);
     WT_EQ(inner_result, EDEADLK);
+}
+
+WT_CASE(test_version_matches_headers, "unit valgrind") {
+    char expect[32];
+    (void)snprintf(expect, sizeof expect, "%d.%d.%d", WEFT_VERSION_MAJOR,
+                   WEFT_VERSION_MINOR, WEFT_VERSION_PATCH);
+    WT_TRUE(strcmp(weft_version(), expect) == 0);
 }
 
 WT_MAIN()

@@ -15,5 +15,6 @@
 #include "weft/sem.h"
 #include "weft/time.h"
 #include "weft/tsa.h"
+#include "weft/version.h"
 
 #endif /* WEFT_SYNC_H */
