@@ -103,6 +103,12 @@ void bench_compare(const char *scenario, const char *metric, long ops,
     (void)fflush(stdout);
 }
 
+double bench_cpython(void *ctx, long ops)
+{
+    const struct bench_py *py = (const struct bench_py *)ctx;
+    return bench_python(py->script, py->kind, ops / 20);
+}
+
 /* Start argv with its stdout on a new pipe; returns the pid, or -1. */
 static pid_t spawn_reader(char *const argv[], int *out_fd)
 {

@@ -45,6 +45,13 @@ int64_t bench_now_ns(void);
  * prints; negative if python3 is unavailable. */
 double bench_python(const char *script, const char *args, long ops);
 
+/* A CPython peer as a bench_impl: ctx points to a struct bench_py; it runs
+ * a twentieth of the operations (the interpreter is that much slower). */
+struct bench_py {
+    const char *script, *kind;
+};
+double bench_cpython(void *ctx, long ops);
+
 /* Scenarios. */
 void bench_lock(void);
 void bench_rlock(void);

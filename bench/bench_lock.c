@@ -105,17 +105,8 @@ LOCK_IMPL(pthread, pthread_mutex_t, PT_INIT, PT_LOCK, PT_UNLOCK, PT_DESTROY)
 LOCK_IMPL(glib, GMutex, g_mutex_init, g_mutex_lock, g_mutex_unlock, g_mutex_clear)
 #endif
 
-static double py_uncontended(void *ctx, long ops)
-{
-    (void)ctx;
-    return bench_python("lock.py", "uncontended", ops / 20);
-}
-
-static double py_contended(void *ctx, long ops)
-{
-    (void)ctx;
-    return bench_python("lock.py", "contended", ops / 20);
-}
+static struct bench_py py_uncontended = {"lock.py", "uncontended"};
+static struct bench_py py_contended = {"lock.py", "contended"};
 
 static void *idle(void *arg)
 {
@@ -130,7 +121,7 @@ void bench_lock(void)
 #ifdef WEFT_BENCH_GLIB
         {"glib", glib_uncontended, NULL},
 #endif
-        {"cpython", py_uncontended, NULL},
+        {"cpython", bench_cpython, &py_uncontended},
     };
     int nunc = (int)(sizeof unc / sizeof unc[0]);
 #ifdef HAVE_SINGLE_THREADED
@@ -149,7 +140,7 @@ void bench_lock(void)
 #ifdef WEFT_BENCH_GLIB
         {"glib", glib_contended, NULL},
 #endif
-        {"cpython", py_contended, NULL},
+        {"cpython", bench_cpython, &py_contended},
     };
     bench_compare("lock", "contended_2t", 2000000, con,
                   (int)(sizeof con / sizeof con[0]));

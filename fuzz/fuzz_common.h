@@ -2,6 +2,7 @@
 #ifndef WEFT_FUZZ_COMMON_H
 #define WEFT_FUZZ_COMMON_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -63,8 +64,9 @@ static inline void fuzz_reap_or_abort(const pid_t *pid, int *done, int n,
         if (hung)
             (void)kill(pid[t], SIGKILL);
         int st = 0;
-        while (waitpid(pid[t], &st, 0) < 0) {
-        }
+        while (waitpid(pid[t], &st, 0) < 0)
+            if (errno != EINTR)
+                abort(); /* our own child vanished: nothing is sound */
         if (!hung && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
             (void)fprintf(stderr, "process %d failed (status 0x%x)\n", t, st);
             bad = 1;

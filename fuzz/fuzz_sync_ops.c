@@ -259,8 +259,10 @@ static struct world *world_for(int shared)
     if (!shared)
         return &private_world;
     if (shared_world == NULL) {
+        /* MAP_ANONYMOUS takes fd -1 (mmap(2)); cppcheck's model of mmap
+         * does not know that flag and reports a false invalidFunctionArg. */
         int prot = PROT_READ | PROT_WRITE, flags = MAP_SHARED | MAP_ANONYMOUS;
-        // cppcheck-suppress invalidFunctionArg ; MAP_ANONYMOUS takes fd -1
+        // cppcheck-suppress invalidFunctionArg
         void *p = mmap(NULL, sizeof *shared_world, prot, flags, -1, 0);
         if (p == MAP_FAILED)
             fail("mmap failed", -1);

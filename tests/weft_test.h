@@ -20,6 +20,7 @@
 #ifndef WEFT_TEST_H
 #define WEFT_TEST_H
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -100,6 +101,10 @@ static inline int wt__run_forked(const wt_case *c)
     }
     int st = 0;
     while (waitpid(pid, &st, 0) < 0) {
+        if (errno != EINTR) {
+            perror("waitpid");
+            return 1;
+        }
     }
     return !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }

@@ -49,8 +49,10 @@ int weft_event_destroy(weft_event *ev)
 
 void weft_event_set(weft_event *ev)
 {
-    if (weft__load_acquire(&ev->word) == SET)
-        return;
+    /* Always the exchange, even when the flag is already raised: a waiter
+     * that then sees SET must synchronise with this set too, so that what
+     * this setter wrote before it is visible (a plain load-and-return would
+     * leave it out of the release sequence). */
     if (__atomic_exchange_n(&ev->word, SET, __ATOMIC_ACQ_REL) == SLEEPERS)
         (void)weft__futex_wake(&ev->word, INT32_MAX, is_shared(ev));
 }

@@ -36,7 +36,7 @@ static inline void join(pthread_t t)
 static inline void *shared_alloc(size_t n)
 {
     /* MAP_ANONYMOUS takes fd -1 (mmap(2)); cppcheck's model of mmap does
-     * not know that flag. */
+     * not know that flag and reports a false invalidFunctionArg. */
     int prot = PROT_READ | PROT_WRITE, flags = MAP_SHARED | MAP_ANONYMOUS;
     // cppcheck-suppress invalidFunctionArg
     void *p = mmap(NULL, n, prot, flags, -1, 0);

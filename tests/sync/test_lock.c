@@ -10,31 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helpers.h"
 #include "weft/lock.h"
 #include "weft/time.h"
-#include "weft_test.h"
-
-#define MS 1000000LL
-
-static void sleep_ns(int64_t ns)
-{
-    struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-    pthread_t t;
-    int r = pthread_create(&t, NULL, fn, arg);
-    WT_EQ(r, 0);
-    return t;
-}
-
-static void join(pthread_t t)
-{
-    WT_EQ(pthread_join(t, NULL), 0);
-}
 
 WT_CASE(test_lock_zero_init_is_unlocked, "unit valgrind") {
     weft_lock lk;
