@@ -2,13 +2,15 @@
 # a pkg-config file (weft.pc).
 include(CMakePackageConfigHelpers)
 
-install(TARGETS weft_sync weft_all
+install(TARGETS weft_sync weft_core weft_all
   EXPORT weftTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/sync/include/weft
-  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+foreach(module sync core)
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/${module}/include/weft
+    DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+endforeach()
 install(EXPORT weftTargets
   NAMESPACE weft::
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/weft)

@@ -103,4 +103,16 @@
         WEFT__HG_POST_UNLOCK(m);                                               \
     } while (0)
 
+/* Happens-before edges of the flag-like primitives (event set -> wait, sem
+ * release -> acquire, once done -> later callers). ThreadSanitizer sees the
+ * release/acquire atomics themselves; Helgrind does not model atomics and
+ * must be told, or it reports the data those edges publish as races. */
+#ifdef WEFT_VALGRIND_ANNOTATIONS
+#define WEFT__ANN_HAPPENS_BEFORE(p) ANNOTATE_HAPPENS_BEFORE(p)
+#define WEFT__ANN_HAPPENS_AFTER(p) ANNOTATE_HAPPENS_AFTER(p)
+#else
+#define WEFT__ANN_HAPPENS_BEFORE(p) ((void)0)
+#define WEFT__ANN_HAPPENS_AFTER(p) ((void)0)
+#endif
+
 #endif /* WEFT_SYNC_ANNOTATE_H */

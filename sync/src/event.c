@@ -19,6 +19,7 @@
 
 #include <errno.h>
 
+#include "annotate.h"
 #include "atomic.h"
 #include "futex.h"
 #include "weft/time.h"
@@ -53,6 +54,7 @@ void weft_event_set(weft_event *ev)
      * that then sees SET must synchronise with this set too, so that what
      * this setter wrote before it is visible (a plain load-and-return would
      * leave it out of the release sequence). */
+    WEFT__ANN_HAPPENS_BEFORE(ev);
     if (__atomic_exchange_n(&ev->word, SET, __ATOMIC_ACQ_REL) == SLEEPERS)
         (void)weft__futex_wake(&ev->word, INT32_MAX, is_shared(ev));
 }
@@ -75,15 +77,21 @@ int weft_event_wait_until(weft_event *ev, int64_t deadline_ns)
 {
     for (;;) {
         uint32_t c = weft__load_acquire(&ev->word);
-        if (c == SET)
+        if (c == SET) {
+            WEFT__ANN_HAPPENS_AFTER(ev);
             return 0;
+        }
         if (c == CLEAR &&
             !__atomic_compare_exchange_n(&ev->word, &c, SLEEPERS, false,
                                          __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
             continue; /* changed under us: look again */
         if (weft__futex_wait(&ev->word, SLEEPERS, deadline_ns,
-                             is_shared(ev)) == ETIMEDOUT)
-            return weft__load_acquire(&ev->word) == SET ? 0 : ETIMEDOUT;
+                             is_shared(ev)) == ETIMEDOUT) {
+            if (weft__load_acquire(&ev->word) != SET)
+                return ETIMEDOUT;
+            WEFT__ANN_HAPPENS_AFTER(ev);
+            return 0;
+        }
     }
 }
 

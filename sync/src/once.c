@@ -12,6 +12,7 @@
 
 #include <errno.h>
 
+#include "annotate.h"
 #include "atomic.h"
 #include "futex.h"
 #include "self.h"
@@ -22,12 +23,15 @@ enum { NOT_RUN = 0, RUNNING = 1, WAITED = 2, DONE = 3 };
 int weft_once_call(weft_once *once, void (*fn)(void *arg), void *arg)
 {
     uint32_t c = weft__load_acquire(&once->state);
-    if (c == DONE)
+    if (c == DONE) {
+        WEFT__ANN_HAPPENS_AFTER(once);
         return 0;
+    }
     if (c == NOT_RUN && weft__cas_acquire(&once->state, &c, RUNNING)) {
         weft__store_relaxed_i32(&once->runner, weft__self_private());
         fn(arg);
         weft__store_relaxed_i32(&once->runner, 0);
+        WEFT__ANN_HAPPENS_BEFORE(once);
         if (__atomic_exchange_n(&once->state, DONE, __ATOMIC_RELEASE) == WAITED)
             (void)weft__futex_wake(&once->state, INT32_MAX, false);
         return 0;
@@ -36,8 +40,10 @@ int weft_once_call(weft_once *once, void (*fn)(void *arg), void *arg)
         return EDEADLK;
     for (;;) {
         c = weft__load_acquire(&once->state);
-        if (c == DONE)
+        if (c == DONE) {
+            WEFT__ANN_HAPPENS_AFTER(once);
             return 0;
+        }
         if (c == RUNNING &&
             !__atomic_compare_exchange_n(&once->state, &c, WAITED, false,
                                          __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))

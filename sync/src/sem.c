@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <stdbool.h>
 
+#include "annotate.h"
 #include "atomic.h"
 #include "futex.h"
 #include "weft/time.h"
@@ -62,8 +63,10 @@ int weft_sem_try_acquire(weft_sem *s)
 {
     uint32_t c = weft__load_relaxed(&s->count);
     while (c != 0)
-        if (weft__cas_acquire(&s->count, &c, c - 1))
+        if (weft__cas_acquire(&s->count, &c, c - 1)) {
+            WEFT__ANN_HAPPENS_AFTER(s);
             return 0;
+        }
     return EAGAIN;
 }
 
@@ -98,6 +101,7 @@ int weft_sem_release(weft_sem *s, unsigned n)
 {
     if (n == 0)
         return EINVAL;
+    WEFT__ANN_HAPPENS_BEFORE(s); /* harmless when the release then fails */
     uint32_t c = weft__load_relaxed(&s->count);
     do {
         if (n > s->max || c > s->max - n)
