@@ -60,5 +60,7 @@ void bench_sem(void);
 void bench_event(void);
 void bench_barrier(void);
 void bench_lock_shared(void);
+void bench_thread(void);
+void bench_proc(void);
 
 #endif /* WEFT_BENCH_H */

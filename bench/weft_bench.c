@@ -19,6 +19,8 @@ static const struct {
     {"event", bench_event},
     {"barrier", bench_barrier},
     {"lock_shared", bench_lock_shared},
+    {"thread", bench_thread},
+    {"proc", bench_proc},
 };
 
 #define NSCENARIOS (sizeof scenarios / sizeof scenarios[0])

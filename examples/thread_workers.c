@@ -2,10 +2,11 @@
  *
  * The first lesson of Python's threading, in C with weft:
  *
- *     thread_workers          five workers start, each sleeps, each
- *                             finishes; main joins them all, then exits.
- *     thread_workers daemon   the workers are daemons: main exits without
- *                             waiting, and no worker gets to finish.
+ *     thread_workers          five workers start, each works (sleeps)
+ *                             200 ms, each finishes; main joins them all.
+ *     thread_workers daemon   the workers are daemons working for 10 s:
+ *                             main exits without waiting for them, and no
+ *                             worker gets to finish.
  *
  * Build: cc -std=c11 thread_workers.c -lweft_core -lweft_sync -pthread */
 #include <stdint.h>
@@ -20,6 +21,10 @@
  * after all five even when main does not wait for the workers to end. */
 static weft_sem started;
 
+/* How long each worker works: long enough in daemon mode that the process
+ * is gone before any worker could finish. */
+static int64_t work_ns = 200 * 1000000LL;
+
 static int worker(void *arg)
 {
     int n = (int)(intptr_t)arg;
@@ -28,8 +33,8 @@ static int worker(void *arg)
     (void)printf("Worker %d (%s) starting\n", n, name);
     (void)fflush(stdout);
     (void)weft_sem_release(&started, 1);
-    weft_event never = WEFT_EVENT_INIT; /* a sleep of 200 ms */
-    (void)weft_event_wait_for(&never, 200 * 1000000LL);
+    weft_event never = WEFT_EVENT_INIT; /* a sleep */
+    (void)weft_event_wait_for(&never, work_ns);
     (void)printf("Worker %d finished\n", n);
     (void)fflush(stdout);
     return n;
@@ -38,6 +43,8 @@ static int worker(void *arg)
 int main(int argc, char **argv)
 {
     int daemon = argc > 1 && strcmp(argv[1], "daemon") == 0;
+    if (daemon)
+        work_ns = 10 * 1000000000LL;
     weft_thread *t[WORKERS];
     (void)weft_sem_init(&started, 0, 0);
     for (int i = 0; i < WORKERS; i++) {

@@ -243,7 +243,7 @@ int weft_proc_spawn(weft_proc **out, weft_proc_fn fn, void *arg, const weft_proc
         return ENOMEM;
     reap_ended();
     (void)fflush(NULL);
-    pid_t parent = getpid();
+    pid_t parent = p->daemon ? getpid() : 0;
     pid_t pid = fork();
     if (pid < 0) {
         int err = errno;
@@ -337,11 +337,17 @@ int weft_proc_exec(weft_proc **out, const char *path, char *const argv[], char *
 int weft_proc_join_until(weft_proc *p, int64_t deadline_ns, int *exitcode)
 {
     int64_t step = 50000;
+    /* With a pidfd, sleep first: a join usually comes before the child has
+     * ended, and the look under the lock after the wake-up is the one that
+     * reaps. fd stays open meanwhile: only weft_proc_free closes it, and
+     * not while the child runs. */
+    bool have_fd = p->pidfd >= 0;
     for (;;) {
+        if (have_fd)
+            sleep_on(p->pidfd, deadline_ns, &step); /* at once past the deadline */
         weft_lock_acquire(&proc_mu);
         int err = poll_locked(p);
         int code = p->code;
-        int fd = p->pidfd;
         weft_lock_release(&proc_mu);
         if (err == 0 && exitcode != NULL)
             *exitcode = code;
@@ -349,9 +355,8 @@ int weft_proc_join_until(weft_proc *p, int64_t deadline_ns, int *exitcode)
             return err;
         if (weft_time_now_ns() >= deadline_ns)
             return ETIMEDOUT;
-        /* fd stays open: only weft_proc_free closes it, and not while the
-         * child runs. */
-        sleep_on(fd, deadline_ns, &step);
+        if (!have_fd)
+            sleep_on(-1, deadline_ns, &step);
     }
 }
 
