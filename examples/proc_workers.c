@@ -7,7 +7,6 @@
  *
  * Build: cc -std=c11 proc_workers.c -lweft_core -lweft_sync -pthread */
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,7 +17,7 @@
 
 static int square(void *arg)
 {
-    int n = (int)(intptr_t)arg;
+    int n = *(const int *)arg;
     (void)printf("%s (pid %d) squaring %d\n", weft_proc_current_name(), (int)getpid(), n);
     if (n == 3) {
         (void)signal(SIGSEGV, SIG_DFL);
@@ -30,10 +29,11 @@ static int square(void *arg)
 int main(void)
 {
     weft_proc *p[CHILDREN];
+    static int numbers[CHILDREN] = {0, 1, 2, 3, 4};
     for (int i = 0; i < CHILDREN; i++) {
-        int err = weft_proc_spawn(&p[i], square, (void *)(intptr_t)i, NULL);
+        int err = weft_proc_spawn(&p[i], square, &numbers[i], NULL);
         if (err != 0) {
-            (void)fprintf(stderr, "spawn: %s\n", strerror(err));
+            (void)fprintf(stderr, "spawn failed: error %d\n", err);
             return 1;
         }
     }

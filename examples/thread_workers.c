@@ -9,7 +9,7 @@
  *                             worker gets to finish.
  *
  * Build: cc -std=c11 thread_workers.c -lweft_core -lweft_sync -pthread */
-#include <stdint.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,7 +27,7 @@ static int64_t work_ns = 200 * 1000000LL;
 
 static int worker(void *arg)
 {
-    int n = (int)(intptr_t)arg;
+    int n = *(const int *)arg;
     char name[32];
     (void)weft_thread_name(weft_thread_current(), name, sizeof name);
     (void)printf("Worker %d (%s) starting\n", n, name);
@@ -42,18 +42,19 @@ static int worker(void *arg)
 
 int main(int argc, char **argv)
 {
-    int daemon = argc > 1 && strcmp(argv[1], "daemon") == 0;
+    bool daemon = argc > 1 && strcmp(argv[1], "daemon") == 0;
     if (daemon)
         work_ns = 10 * 1000000000LL;
     weft_thread *t[WORKERS];
+    static int numbers[WORKERS] = {0, 1, 2, 3, 4};
     (void)weft_sem_init(&started, 0, 0);
     for (int i = 0; i < WORKERS; i++) {
         char name[16];
         (void)snprintf(name, sizeof name, "worker-%d", i);
         weft_thread_opts o = {.name = name, .daemon = daemon};
-        int err = weft_thread_spawn(&t[i], worker, (void *)(intptr_t)i, &o);
+        int err = weft_thread_spawn(&t[i], worker, &numbers[i], &o);
         if (err != 0) {
-            (void)fprintf(stderr, "spawn: %s\n", strerror(err));
+            (void)fprintf(stderr, "spawn failed: error %d\n", err);
             return 1;
         }
     }

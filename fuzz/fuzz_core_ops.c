@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +54,16 @@ struct child {
     int code;
 };
 
+/* Arguments for threads and children: pointers to these values (0..255),
+ * never integers cast to pointers. */
+static int small[256];
+
+__attribute__((constructor)) static void small_init(void)
+{
+    for (int i = 0; i < 256; i++)
+        small[i] = i;
+}
+
 static void check(bool ok, const char *what, int a, int b)
 {
     if (!ok) {
@@ -63,9 +74,9 @@ static void check(bool ok, const char *what, int a, int b)
 
 static int thread_body(void *arg)
 {
-    int v = (int)(intptr_t)arg;
+    int v = *(const int *)arg;
     weft_event never = WEFT_EVENT_INIT;
-    (void)weft_event_wait_for(&never, (v >> 4) * 50 * US);
+    (void)weft_event_wait_for(&never, US * 50 * (v >> 4));
     return 100 + (v & 3);
 }
 
@@ -74,7 +85,7 @@ static int thread_body(void *arg)
  * inherited through fork, would turn terminate() into a plain exit. */
 static int child_body(void *arg)
 {
-    int v = (int)(intptr_t)arg;
+    int v = *(const int *)arg;
     sigset_t term;
     (void)sigemptyset(&term);
     (void)sigaddset(&term, SIGTERM);
@@ -93,7 +104,7 @@ static int child_body(void *arg)
         break;
     }
     weft_event never = WEFT_EVENT_INIT;
-    (void)weft_event_wait_for(&never, 200 * US);
+    (void)weft_event_wait_for(&never, US * 200);
     return 10 + (v & 3);
 }
 
@@ -132,7 +143,7 @@ static int spawn_child(struct child *c, int arg)
     (void)sigemptyset(&term);
     (void)sigaddset(&term, SIGTERM);
     (void)pthread_sigmask(SIG_BLOCK, &term, &old);
-    int err = weft_proc_spawn(&c->p, child_body, (void *)(intptr_t)arg, &o);
+    int err = weft_proc_spawn(&c->p, child_body, &small[arg], &o);
     (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
     return err;
 }
@@ -143,6 +154,8 @@ static int count_fds(void)
     if (d == NULL)
         return -1;
     int n = 0;
+    /* readdir_r is deprecated (glibc); this stream is one thread's own. */
+    // cppcheck-suppress readdirCalled
     while (readdir(d) != NULL)
         n++;
     (void)closedir(d);
@@ -162,7 +175,8 @@ static void run(const uint8_t *data, size_t size)
     n_spawned = 0;
     weft_thread *threads[SLOTS] = {0};
     int thread_arg[SLOTS] = {0};
-    struct child kids[SLOTS] = {0};
+    struct child kids[SLOTS];
+    memset(kids, 0, sizeof kids);
     if (size > MAX_OPS)
         size = MAX_OPS;
     for (size_t i = 0; i < size; i++) {
@@ -173,14 +187,13 @@ static void run(const uint8_t *data, size_t size)
         case 0:
             if (threads[s] == NULL) {
                 thread_arg[s] = (v << 4) | s;
-                err = weft_thread_spawn(&threads[s], thread_body, (void *)(intptr_t)thread_arg[s],
-                                        NULL);
+                err = weft_thread_spawn(&threads[s], thread_body, &small[thread_arg[s]], NULL);
                 check(err == 0, "thread spawn", err, s);
             }
             break;
         case 1:
             if (threads[s] != NULL) {
-                err = weft_thread_join_for(threads[s], (v >> 2) * 100 * US, &code);
+                err = weft_thread_join_for(threads[s], US * 100 * (v >> 2), &code);
                 check(err == 0 || err == ETIMEDOUT, "thread join", err, s);
                 if (err == 0) {
                     check(code == 100 + s, "thread result", code, s);
@@ -207,7 +220,7 @@ static void run(const uint8_t *data, size_t size)
             break;
         case 5:
             if (c->p != NULL) {
-                err = weft_proc_join_for(c->p, (v >> 2) * 100 * US, &code);
+                err = weft_proc_join_for(c->p, US * 100 * (v >> 2), &code);
                 check(err == 0 || err == ETIMEDOUT, "proc join", err, s);
                 check(err == 0 || !c->ended, "ended child timed out", err, s);
                 if (err == 0)
@@ -243,7 +256,7 @@ static void run(const uint8_t *data, size_t size)
                 int ferr = weft_proc_free(c->p);
                 check(ferr == 0 || (ferr == EBUSY && err == EBUSY), "free", ferr, err);
                 if (ferr == 0)
-                    *c = (struct child){0};
+                    memset(c, 0, sizeof *c);
             }
             break;
         case 10: {
@@ -262,14 +275,14 @@ static void run(const uint8_t *data, size_t size)
                     live[n++] = kids[k].p;
             if (n > 0) {
                 bool ended[SLOTS];
-                err = weft_proc_wait_until(live, n, weft_time_deadline_ns(200 * US), ended);
+                err = weft_proc_wait_until(live, n, weft_time_deadline_ns(US * 200), ended);
                 check(err == 0 || err == ETIMEDOUT, "wait", err, (int)n);
             }
             break;
         }
         case 12: {
             weft_timer *tm;
-            err = weft_timer_start(&tm, (v >> 2) * 100 * US, ring, NULL, NULL);
+            err = weft_timer_start(&tm, US * 100 * (v >> 2), ring, NULL, NULL);
             check(err == 0, "timer", err, 0);
             if (v & 1)
                 (void)weft_timer_cancel(tm);

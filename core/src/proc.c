@@ -234,7 +234,7 @@ static void tie_to_parent(pid_t parent)
 
 int weft_proc_spawn(weft_proc **out, weft_proc_fn fn, void *arg, const weft_proc_opts *opts)
 {
-    static const weft_proc_opts defaults;
+    static const weft_proc_opts defaults = {NULL, false};
     if (out == NULL || fn == NULL)
         return EINVAL;
     (void)pthread_once(&init_once, init);
@@ -286,7 +286,7 @@ static void exec_child(int errfd, const sigset_t *mask, bool daemon, pid_t paren
 int weft_proc_exec(weft_proc **out, const char *path, char *const argv[], char *const envp[],
                    const weft_proc_opts *opts)
 {
-    static const weft_proc_opts defaults;
+    static const weft_proc_opts defaults = {NULL, false};
     if (out == NULL || path == NULL || argv == NULL)
         return EINVAL;
     (void)pthread_once(&init_once, init);

@@ -268,7 +268,7 @@ static weft_thread *new_handle(unsigned kind, const char *name, bool daemon)
 int weft_thread_spawn(weft_thread **out, weft_thread_fn fn, void *arg,
                       const weft_thread_opts *opts)
 {
-    static const weft_thread_opts defaults;
+    static const weft_thread_opts defaults = {NULL, false, 0};
     if (opts == NULL)
         opts = &defaults;
     if (out == NULL || fn == NULL || (opts->stack_size != 0 && opts->stack_size < (size_t)PTHREAD_STACK_MIN))
@@ -533,7 +533,7 @@ void weft_thread_shutdown(void)
 
 void weft_thread_set_hooks(const weft_thread_hooks *hooks)
 {
-    static const weft_thread_hooks none;
+    static const weft_thread_hooks none = {NULL, NULL, NULL};
     weft_lock_acquire(&reg_mu);
     reg_hooks = hooks != NULL ? *hooks : none;
     weft_lock_release(&reg_mu);

@@ -14,7 +14,7 @@
 
 static int ret_arg(void *arg)
 {
-    return (int)(intptr_t)arg;
+    return arg_int(arg);
 }
 
 static int wait_event(void *arg)
@@ -26,7 +26,7 @@ static int wait_event(void *arg)
 WT_CASE(test_thread_spawn_join_result, "unit valgrind helgrind")
 {
     weft_thread *t;
-    WT_EQ(weft_thread_spawn(&t, ret_arg, (void *)(intptr_t)42, NULL), 0);
+    WT_EQ(weft_thread_spawn(&t, ret_arg, int_arg(42), NULL), 0);
     int result = 0;
     WT_EQ(weft_thread_join(t, &result), 0);
     WT_EQ(result, 42);
@@ -376,7 +376,7 @@ static int check_stack(void *arg)
     WT_EQ(pthread_getattr_np(pthread_self(), &attr), 0);
     WT_EQ(pthread_attr_getstacksize(&attr, &size), 0);
     WT_EQ(pthread_attr_destroy(&attr), 0);
-    return size >= (size_t)(intptr_t)arg ? 0 : 1;
+    return size >= *(const size_t *)arg ? 0 : 1;
 }
 
 WT_CASE(test_thread_spawn_options_and_errors, "unit valgrind")
@@ -389,7 +389,7 @@ WT_CASE(test_thread_spawn_options_and_errors, "unit valgrind")
     WT_TRUE(t == NULL);
     size_t want = 4u << 20;
     weft_thread_opts big = {.stack_size = want};
-    WT_EQ(weft_thread_spawn(&t, check_stack, (void *)(intptr_t)want, &big), 0);
+    WT_EQ(weft_thread_spawn(&t, check_stack, &want, &big), 0);
     int result = -1;
     WT_EQ(weft_thread_join(t, &result), 0);
     WT_EQ(result, 0);
@@ -435,6 +435,7 @@ static void on_start(weft_thread *self, void *ctx)
     struct hook_log *h = (struct hook_log *)ctx;
     __atomic_add_fetch(&h->starts, 1, __ATOMIC_RELAXED);
     WT_TRUE(weft_thread_current() == self);
+    WT_EQ(weft_thread_native_id(self), gettid());
 }
 
 static void on_exit_hook(weft_thread *self, int *result, void *ctx)
@@ -442,6 +443,7 @@ static void on_exit_hook(weft_thread *self, int *result, void *ctx)
     struct hook_log *h = (struct hook_log *)ctx;
     __atomic_add_fetch(&h->exits, 1, __ATOMIC_RELAXED);
     WT_TRUE(weft_thread_current() == self);
+    WT_EQ(weft_thread_native_id(self), gettid());
     *result += 100;
 }
 
@@ -451,13 +453,13 @@ WT_CASE(test_thread_hooks_run_in_the_thread, "unit valgrind")
     weft_thread_hooks hooks = {on_start, on_exit_hook, &h};
     weft_thread_set_hooks(&hooks);
     weft_thread *t;
-    WT_EQ(weft_thread_spawn(&t, ret_arg, (void *)(intptr_t)1, NULL), 0);
+    WT_EQ(weft_thread_spawn(&t, ret_arg, int_arg(1), NULL), 0);
     int result = 0;
     WT_EQ(weft_thread_join(t, &result), 0);
     WT_EQ(result, 101);
     weft_thread_unref(t);
     weft_thread_set_hooks(NULL);
-    WT_EQ(weft_thread_spawn(&t, ret_arg, (void *)(intptr_t)1, NULL), 0);
+    WT_EQ(weft_thread_spawn(&t, ret_arg, int_arg(1), NULL), 0);
     WT_EQ(weft_thread_join(t, &result), 0);
     WT_EQ(result, 1);
     weft_thread_unref(t);
@@ -484,7 +486,7 @@ static int child_view(void *arg)
     if (weft_thread_join(f->other, NULL) != ESRCH)
         return 23;
     weft_thread *t;
-    if (weft_thread_spawn(&t, ret_arg, (void *)(intptr_t)5, NULL) != 0)
+    if (weft_thread_spawn(&t, ret_arg, int_arg(5), NULL) != 0)
         return 24;
     int result = 0;
     if (weft_thread_join(t, &result) != 0 || result != 5)
@@ -520,11 +522,11 @@ WT_CASE(test_thread_fork_child_keeps_only_forker, "unit")
 /* Many spawners, joiners, enumerators and renamers at once. */
 static int churn(void *arg)
 {
-    long n = (long)(intptr_t)arg;
+    long n = (long)arg_int(arg);
     for (long i = 0; i < n; i++) {
         weft_thread *t;
         weft_thread_opts o = {.daemon = i % 3 == 1}; /* detached ones are waited for */
-        WT_EQ(weft_thread_spawn(&t, ret_arg, (void *)(intptr_t)i, &o), 0);
+        WT_EQ(weft_thread_spawn(&t, ret_arg, int_arg(i), &o), 0);
         if (i % 3 == 0) {
             weft_thread_unref(t); /* detached */
             continue;
@@ -561,7 +563,7 @@ WT_CASE(test_thread_stress_spawn_join_enumerate, "stress")
     WT_EQ(weft_thread_spawn(&e, enumerate_loop, &stop, NULL), 0);
     long n = wt_iters(600);
     for (int i = 0; i < 2; i++)
-        WT_EQ(weft_thread_spawn(&c[i], churn, (void *)(intptr_t)n, NULL), 0);
+        WT_EQ(weft_thread_spawn(&c[i], churn, int_arg((int)n), NULL), 0);
     for (int i = 0; i < 2; i++) {
         WT_EQ(weft_thread_join(c[i], NULL), 0);
         weft_thread_unref(c[i]);

@@ -13,6 +13,24 @@
 
 #define MS 1000000LL
 
+/* Small integers (0..1023) passed as thread or process arguments: a
+ * pointer into a table of their values, read back with arg_int(), instead
+ * of an integer cast to a pointer. */
+static int wt_ints[1024];
+__attribute__((constructor)) static void wt_ints_init(void)
+{
+    for (int i = 0; i < 1024; i++)
+        wt_ints[i] = i;
+}
+static inline void *int_arg(int n)
+{
+    return &wt_ints[n];
+}
+static inline int arg_int(const void *arg)
+{
+    return *(const int *)arg;
+}
+
 static inline void sleep_ns(int64_t ns)
 {
     struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
