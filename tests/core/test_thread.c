@@ -12,9 +12,10 @@
 #include "sync/helpers.h"
 #include "weft/core.h"
 
+/* Returns its argument's value, or 0 for NULL. */
 static int ret_arg(void *arg)
 {
-    return arg_int(arg);
+    return arg != NULL ? arg_int(arg) : 0;
 }
 
 static int wait_event(void *arg)
