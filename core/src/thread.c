@@ -294,14 +294,24 @@ int weft_thread_spawn(weft_thread **out, weft_thread_fn fn, void *arg,
         pthread_t pt;
         err = pthread_create(&pt, &attr, trampoline, t);
         if (err != 0) {
+            /* Listed, so weft_thread_enumerate may have handed out a
+             * reference meanwhile: end the handle as a thread that never
+             * ran (done, nothing to join) and drop the two references
+             * spawn made; the last holder frees it. */
             weft_lock_acquire(&reg_mu);
             unlink_locked(t);
+            __atomic_store_n(&t->claimed, 1, __ATOMIC_RELEASE);
+            weft_event_set(&t->done);
+            weft_event_set(&t->started);
             weft_lock_release(&reg_mu);
+            if (__atomic_sub_fetch(&t->refs, 2, __ATOMIC_ACQ_REL) != 0)
+                t = NULL;
         }
     }
     (void)pthread_attr_destroy(&attr);
     if (err != 0) {
-        free_handle(t);
+        if (t != NULL)
+            free_handle(t);
         return err;
     }
     *out = t;
