@@ -54,6 +54,16 @@ static weft_lock proc_mu = WEFT_LOCK_INIT;
 static weft_proc *head WEFT_GUARDED_BY(proc_mu);
 static unsigned long counter; /* atomic */
 static weft_proc *self_handle; /* in a spawned child: its own handle's copy */
+
+/* The write end of an exec's error pipe must reach only that exec's child:
+ * a child another thread forks meanwhile would hold it open and leave the
+ * exec waiting for that child's end. One exec at a time (exec_mu) records
+ * its write end here, created under proc_mu so that every fork sees either
+ * no pipe or this record, and fork_child closes it in every child but the
+ * exec's own (the thread marked exec_forking). */
+static weft_lock exec_mu = WEFT_LOCK_INIT;
+static int exec_wfd WEFT_GUARDED_BY(proc_mu) = -1;
+static __thread bool exec_forking;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static bool use_pidfd = true; /* written once under init_once */
 
@@ -167,6 +177,12 @@ static void fork_parent(void) WEFT_NO_THREAD_SAFETY_ANALYSIS
 
 static void fork_child(void) WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
+    if (!exec_forking) {
+        if (exec_wfd >= 0)
+            (void)close(exec_wfd);
+        weft_lock_init(&exec_mu); /* its holder, if any, is not in this child */
+    }
+    exec_wfd = -1;
     for (weft_proc *p = head; p != NULL; p = p->next) {
         p->foreign = !p->reaped;
         if (p->pidfd >= 0)
@@ -293,24 +309,36 @@ int weft_proc_exec(weft_proc **out, const char *path, char *const argv[], char *
     weft_proc *p = new_handle(opts != NULL ? opts : &defaults);
     if (p == NULL)
         return ENOMEM;
+    reap_ended();
     int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        int err = errno;
+    weft_lock_acquire(&exec_mu);
+    weft_lock_acquire(&proc_mu);
+    int err = pipe2(fds, O_CLOEXEC) == 0 ? 0 : errno;
+    if (err == 0)
+        exec_wfd = fds[1];
+    weft_lock_release(&proc_mu);
+    if (err != 0) {
+        weft_lock_release(&exec_mu);
         free(p->name);
         free(p);
         return err;
     }
-    reap_ended();
     sigset_t all, old;
     (void)sigfillset(&all);
     (void)pthread_sigmask(SIG_SETMASK, &all, &old);
     pid_t parent = getpid();
+    exec_forking = true;
     pid_t pid = fork();
     if (pid == 0)
         exec_child(fds[1], &old, p->daemon, parent, path, argv, envp);
-    int err = pid < 0 ? errno : 0;
+    exec_forking = false;
+    err = pid < 0 ? errno : 0;
     (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+    weft_lock_acquire(&proc_mu);
     (void)close(fds[1]);
+    exec_wfd = -1;
+    weft_lock_release(&proc_mu);
+    weft_lock_release(&exec_mu);
     if (pid > 0) {
         int child_err = 0;
         ssize_t n;
