@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "name.h"
 #include "weft/core.h"
 #include "weft/lock.h"
 #include "weft/time.h"
@@ -427,19 +428,7 @@ pid_t weft_proc_parent_pid(void)
 
 int weft_proc_name(const weft_proc *p, char *buf, size_t size)
 {
-    if (buf == NULL || size == 0)
-        return EINVAL;
-    size_t n = strlen(p->name);
-    int err = 0;
-    if (n >= size) {
-        n = size - 1;
-        while (n > 0 && ((unsigned char)p->name[n] & 0xC0) == 0x80)
-            n--;
-        err = ERANGE;
-    }
-    memcpy(buf, p->name, n);
-    buf[n] = '\0';
-    return err;
+    return weft__name_copy(p->name, buf, size);
 }
 
 const char *weft_proc_current_name(void)

@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "hb.h"
+#include "name.h"
 #include "weft/cond.h"
 #include "weft/event.h"
 #include "weft/lock.h"
@@ -126,16 +127,11 @@ static void unlink_locked(weft_thread *t) WEFT_REQUIRES(reg_mu)
     }
 }
 
-/* The longest prefix of name that fits OS_NAME_MAX with its NUL and does not
- * end inside a UTF-8 character. */
+/* The name the OS shows: what fits OS_NAME_MAX with its NUL, cut at a
+ * character boundary. */
 static void os_name(const char *name, char out[OS_NAME_MAX])
 {
-    size_t n = strnlen(name, OS_NAME_MAX - 1);
-    if (name[n] != '\0')
-        while (n > 0 && ((unsigned char)name[n] & 0xC0) == 0x80)
-            n--;
-    memcpy(out, name, n);
-    out[n] = '\0';
+    (void)weft__name_copy(name, out, OS_NAME_MAX);
 }
 
 static void free_handle(weft_thread *t)
@@ -376,19 +372,8 @@ pid_t weft_thread_native_id(weft_thread *t)
 
 int weft_thread_name(const weft_thread *t, char *buf, size_t size)
 {
-    if (buf == NULL || size == 0)
-        return EINVAL;
     weft_lock_acquire(&reg_mu);
-    size_t n = strlen(t->name);
-    int err = 0;
-    if (n >= size) {
-        n = size - 1;
-        while (n > 0 && ((unsigned char)t->name[n] & 0xC0) == 0x80)
-            n--;
-        err = ERANGE;
-    }
-    memcpy(buf, t->name, n);
-    buf[n] = '\0';
+    int err = weft__name_copy(t->name, buf, size);
     weft_lock_release(&reg_mu);
     return err;
 }
