@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,6 +77,20 @@ static inline pid_t fork_child(int (*fn)(void *), void *arg)
     if (pid == 0)
         _exit(fn(arg));
     return pid;
+}
+
+/* In a forked child: become a process that may run one task only (as root,
+ * first become the unprivileged user nobody, for whom RLIMIT_NPROC counts),
+ * so the next thread or process it starts fails with EAGAIN. Returns 0,
+ * or an exit status (10, 11) naming the step that failed. */
+static inline int limit_to_one_task(void)
+{
+    struct rlimit one = {1, 1};
+    if (setrlimit(RLIMIT_NPROC, &one) != 0)
+        return 10;
+    if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+        return 11;
+    return 0;
 }
 
 /* Reap a child and return its exit status (-signal if killed). */
