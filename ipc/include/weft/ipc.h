@@ -1,0 +1,11 @@
+/* weft/ipc.h - the ipc module: the frame codec (weft/frame.h) and
+ * connections over pipes and sockets (weft/conn.h).
+ * Depends on: weft/core.h, weft/sync.h, libc, Linux. */
+#ifndef WEFT_IPC_H
+#define WEFT_IPC_H
+
+#include "weft/conn.h"
+#include "weft/core.h"
+#include "weft/frame.h"
+
+#endif /* WEFT_IPC_H */

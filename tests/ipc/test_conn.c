@@ -1,0 +1,829 @@
+/* test_conn.c - weft_conn over pipes and socket pairs: whole messages,
+ * end of stream, broken streams, deadlines, signals, threads and forked
+ * children. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sync/helpers.h"
+#include "weft/ipc.h"
+
+/* A payload whose every byte depends on (seed, index). */
+static void fill(unsigned char *p, size_t n, unsigned seed)
+{
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        p[i] = (unsigned char)(x >> 16);
+    }
+}
+
+static int same(const unsigned char *p, size_t n, unsigned seed)
+{
+    unsigned char *want = malloc(n ? n : 1);
+    WT_TRUE(want != NULL);
+    fill(want, n, seed);
+    int eq = memcmp(p, want, n) == 0;
+    free(want);
+    return eq;
+}
+
+static void open_pair(weft_conn **a, weft_conn **b, unsigned flags)
+{
+    WT_EQ(weft_pipe_open(a, b, flags), 0);
+    WT_TRUE(*a != NULL && *b != NULL);
+}
+
+/* Write raw bytes under a connection, as a faulty peer would. */
+static void raw_write(weft_conn *c, const void *p, size_t n)
+{
+    WT_EQ(write(weft_conn_fileno(c), p, n), (ssize_t)n);
+}
+
+WT_CASE(test_conn_duplex_round_trip_both_ways, "unit valgrind helgrind")
+{
+    weft_conn *a, *b;
+    open_pair(&a, &b, WEFT_PIPE_DUPLEX);
+    char buf[32];
+    size_t n = 0;
+    WT_EQ(weft_conn_send(a, "ping", 4), 0);
+    WT_EQ(weft_conn_recv(b, buf, sizeof buf, &n), 0);
+    WT_EQ(n, 4u);
+    WT_EQ(memcmp(buf, "ping", 4), 0);
+    WT_EQ(weft_conn_send(b, "pong!", 5), 0);
+    WT_EQ(weft_conn_recv(a, buf, sizeof buf, &n), 0);
+    WT_EQ(n, 5u);
+    WT_EQ(memcmp(buf, "pong!", 5), 0);
+    WT_EQ(weft_conn_close(a), 0);
+    WT_EQ(weft_conn_close(b), 0);
+}
+
+WT_CASE(test_conn_simplex_has_one_direction, "unit valgrind")
+{
+    weft_conn *r, *w;
+    open_pair(&r, &w, 0);
+    char buf[8];
+    size_t n;
+    WT_EQ(weft_conn_send(r, "x", 1), EBADF);
+    WT_EQ(weft_conn_recv(w, buf, sizeof buf, &n), EBADF);
+    WT_EQ(weft_conn_poll_for(w, 0), EBADF);
+    WT_EQ(weft_conn_send(w, "abc", 3), 0);
+    WT_EQ(weft_conn_recv(r, buf, sizeof buf, &n), 0);
+    WT_EQ(n, 3u);
+    WT_TRUE(fcntl(weft_conn_fileno(r), F_GETFD) & FD_CLOEXEC);
+    WT_EQ(weft_conn_close(r), 0);
+    WT_EQ(weft_conn_close(w), 0);
+}
+
+WT_CASE(test_conn_bad_arguments, "unit valgrind")
+{
+    weft_conn *a = NULL, *b = NULL;
+    WT_EQ(weft_pipe_open(NULL, &b, 0), EINVAL);
+    WT_EQ(weft_pipe_open(&a, &b, 4), EINVAL);
+    WT_EQ(weft_conn_adopt(&a, -1, WEFT_CONN_READ), EBADF);
+    WT_EQ(weft_conn_adopt(&a, 0, 0), EINVAL);
+    WT_EQ(weft_conn_adopt(&a, 0, 8), EINVAL);
+    open_pair(&a, &b, WEFT_PIPE_DUPLEX);
+    size_t n;
+    void *m = &n;
+    WT_EQ(weft_conn_send(NULL, "x", 1), EINVAL);
+    WT_EQ(weft_conn_send(a, NULL, 1), EINVAL);
+    WT_EQ(weft_conn_recv(b, NULL, 4, &n), EINVAL);
+    WT_EQ(weft_conn_recv(b, &n, 4, NULL), EINVAL);
+    WT_EQ(weft_conn_recv_alloc(b, NULL, &n), EINVAL);
+    WT_EQ(weft_conn_recv_alloc(NULL, &m, &n), EINVAL);
+    WT_EQ(weft_conn_sendv_until(a, NULL, 1, WEFT_DEADLINE_NEVER), EINVAL);
+    WT_EQ(weft_conn_sendv_until(a, NULL, -1, WEFT_DEADLINE_NEVER), EINVAL);
+    WT_EQ(weft_conn_set_limit(a, 0), EINVAL);
+    WT_EQ(weft_conn_poll_for(NULL, 0), EINVAL);
+    WT_EQ(weft_conn_fileno(NULL), -1);
+    WT_EQ(weft_conn_close(NULL), 0);
+    /* Still usable after all that. */
+    WT_EQ(weft_conn_send(a, "ok", 2), 0);
+    char buf[4];
+    WT_EQ(weft_conn_recv(b, buf, sizeof buf, &n), 0);
+    WT_EQ(n, 2u);
+    weft_conn_close(a);
+    weft_conn_close(b);
+}
+
+WT_CASE(test_conn_empty_message, "unit valgrind")
+{
+    weft_conn *r, *w;
+    open_pair(&r, &w, 0);
+    WT_EQ(weft_conn_send(w, NULL, 0), 0);
+    WT_EQ(weft_conn_send(w, "", 0), 0);
+    size_t n = 99;
+    WT_EQ(weft_conn_recv(r, NULL, 0, &n), 0);
+    WT_EQ(n, 0u);
+    void *m = NULL;
+    WT_EQ(weft_conn_recv_alloc(r, &m, &n), 0);
+    WT_TRUE(m != NULL);
+    WT_EQ(n, 0u);
+    free(m);
+    weft_conn_close(r);
+    weft_conn_close(w);
+}
+
+struct bulk {
+    weft_conn *c;
+    size_t len;
+    int count;
+};
+
+static void *send_bulk(void *arg)
+{
+    struct bulk *b = arg;
+    unsigned char *p = malloc(b->len);
+    WT_TRUE(p != NULL);
+    for (int i = 0; i < b->count; i++) {
+        fill(p, b->len, (unsigned)i);
+        WT_EQ(weft_conn_send(b->c, p, b->len), 0);
+    }
+    free(p);
+    return NULL;
+}
+
+/* Messages far larger than a pipe's buffer, into caller memory and into
+ * allocated memory, over both kinds of pair. */
+WT_CASE(test_conn_large_messages_arrive_whole, "unit valgrind")
+{
+    for (unsigned flags = 0; flags <= WEFT_PIPE_DUPLEX; flags++) {
+        weft_conn *r, *w;
+        open_pair(&r, &w, flags);
+        struct bulk b = {w, (size_t)3 << 20, 4};
+        pthread_t t = spawn(send_bulk, &b);
+        unsigned char *buf = malloc(b.len);
+        WT_TRUE(buf != NULL);
+        for (int i = 0; i < b.count; i++) {
+            size_t n = 0;
+            if (i % 2) {
+                void *m = NULL;
+                WT_EQ(weft_conn_recv_alloc(r, &m, &n), 0);
+                WT_EQ(n, b.len);
+                WT_TRUE(same(m, n, (unsigned)i));
+                free(m);
+            } else {
+                WT_EQ(weft_conn_recv(r, buf, b.len, &n), 0);
+                WT_EQ(n, b.len);
+                WT_TRUE(same(buf, n, (unsigned)i));
+            }
+        }
+        free(buf);
+        join(t);
+        weft_conn_close(r);
+        weft_conn_close(w);
+    }
+}
+
+WT_CASE(test_conn_sendv_is_one_message, "unit valgrind")
+{
+    weft_conn *r, *w;
+    open_pair(&r, &w, 0);
+    struct iovec v[3] = {{(void *)"head", 4}, {NULL, 0}, {(void *)"-body", 5}};
+    WT_EQ(weft_conn_sendv_until(w, v, 3, WEFT_DEADLINE_NEVER), 0);
+    WT_EQ(weft_conn_sendv_until(w, v, 0, WEFT_DEADLINE_NEVER), 0);
+    char buf[16];
+    size_t n;
+    WT_EQ(weft_conn_recv(r, buf, sizeof buf, &n), 0);
+    WT_EQ(n, 9u);
+    WT_EQ(memcmp(buf, "head-body", 9), 0);
+    WT_EQ(weft_conn_recv(r, buf, sizeof buf, &n), 0);
+    WT_EQ(n, 0u);
+    weft_conn_close(r);
+    weft_conn_close(w);
+}
+
+WT_CASE(test_conn_too_small_buffer_keeps_the_message, "unit valgrind")
+{
+    weft_conn *r, *w;
+    open_pair(&r, &w, WEFT_PIPE_DUPLEX);
+    unsigned char msg[100000];
+    fill(msg, sizeof msg, 7);
+    WT_EQ(weft_conn_send(w, msg, sizeof msg), 0);
+    WT_EQ(weft_conn_send(w, "next", 4), 0);
+    unsigned char small[10];
+    size_t n = 0;
+    WT_EQ(weft_conn_recv(r, small, sizeof small, &n), EMSGSIZE);
+    WT_EQ(n, sizeof msg);
+    WT_EQ(weft_conn_recv(r, small, sizeof small, &n), EMSGSIZE); /* still there */
+    WT_EQ(weft_conn_poll_for(r, 0), 0);
+    void *m;
+    WT_EQ(weft_conn_recv_alloc(r, &m, &n), 0);
+    WT_EQ(n, sizeof msg);
+    WT_TRUE(same(m, n, 7));
+    free(m);
+    WT_EQ(weft_conn_recv(r, small, sizeof small, &n), 0);
+    WT_EQ(n, 4u);
+    WT_EQ(memcmp(small, "next", 4), 0);
+    weft_conn_close(r);
+    weft_conn_close(w);
+}
+
+WT_CASE(test_conn_peer_close_is_end_of_stream, "unit valgrind")
+{
+    for (unsigned flags = 0; flags <= WEFT_PIPE_DUPLEX; flags++) {
+        weft_conn *r, *w;
+        open_pair(&r, &w, flags);
+        WT_EQ(weft_conn_send(w, "last", 4), 0);
+        WT_EQ(weft_conn_close(w), 0);
+        char buf[8];
+        size_t n;
+        WT_EQ(weft_conn_poll_for(r, 0), 0);
+        WT_EQ(weft_conn_recv(r, buf, sizeof buf, &n), 0); /* sent before close */
+        WT_EQ(n, 4u);
+        WT_EQ(weft_conn_recv(r, buf, sizeof buf, &n), EPIPE);
+        WT_EQ(weft_conn_recv_for(r, buf, sizeof buf, &n, 1000 * MS), EPIPE);
+        void *m;
+        WT_EQ(weft_conn_recv_alloc(r, &m, &n), EPIPE);
+        WT_TRUE(m == NULL);
+        WT_EQ(weft_conn_poll_for(r, 0), 0); /* ready: to say EPIPE */
+        weft_conn_close(r);
+    }
+}
+
+WT_CASE(test_conn_truncated_message_is_eproto, "unit valgrind")
+{
+    weft_conn *r, *w;
+    open_pair(&r, &w, 0);
+    const unsigned char part[] = {0xB0, 10, 'a', 'b', 'c'}; /* 10 promised, 3 sent */
+    raw_write(w, part, sizeof part);
+    weft_conn_close(w);
+    char buf[16];
+    size_t n;
+    WT_EQ(weft_conn_recv(r, buf, sizeof buf, &n), EPROTO);
+    WT_EQ(weft_conn_recv(r, buf, sizeof buf, &n), EPROTO); /* broken for good */
+    weft_conn_close(r);
+
+    /* A header cut short. */
+    open_pair(&r, &w, 0);
+    const unsigned char half[] = {0xB2, 1, 0};
+    raw_write(w, half, sizeof half);
+    weft_conn_close(w);
+    WT_EQ(weft_conn_recv(r, buf, sizeof buf, &n), EPROTO);
+    weft_conn_close(r);
+}
+
+WT_CASE(test_conn_garbage_breaks_receive_not_send, "unit valgrind")
+{
+    weft_conn *a, *b;
+    open_pair(&a, &b, WEFT_PIPE_DUPLEX);
+    WT_EQ(weft_conn_send(a, "good", 4), 0);
+    raw_write(a, "GET / HTTP/1.0\r\n", 16);
+    char buf[16];
+    size_t n;
+    WT_EQ(weft_conn_recv(b, buf, sizeof buf, &n), 0); /* before the garbage */
+    WT_EQ(n, 4u);
+    WT_EQ(weft_conn_recv(b, buf, sizeof buf, &n), EPROTO);
+    WT_EQ(weft_conn_poll_for(b, 0), 0);
+    WT_EQ(weft_conn_recv(b, buf, sizeof buf, &n), EPROTO);
+    WT_EQ(weft_conn_send(b, "still", 5), 0); /* the other direction is fine */
+    WT_EQ(weft_conn_recv(a, buf, sizeof buf, &n), 0);
+    WT_EQ(n, 5u);
+    weft_conn_close(a);
+    weft_conn_close(b);
+}
+
+WT_CASE(test_conn_limit_on_both_sides, "unit valgrind")
+{
+    weft_conn *r, *w;
+    open_pair(&r, &w, 0);
+    WT_EQ(weft_conn_limit(w), WEFT_CONN_LIMIT_DEFAULT);
+    WT_EQ(weft_conn_set_limit(w, 100), 0);
+    WT_EQ(weft_conn_limit(w), 100u);
+    unsigned char msg[101] = {0};
+    WT_EQ(weft_conn_send(w, msg, 101), EMSGSIZE); /* nothing written */
+    WT_EQ(weft_conn_send(w, msg, 100), 0);
+    WT_EQ(weft_conn_set_limit(w, UINT64_MAX), 0);
+    WT_EQ(weft_conn_limit(w), WEFT_FRAME_LIMIT_MAX);
+    WT_EQ(weft_conn_send(w, msg, 101), 0);
+    WT_EQ(weft_conn_set_limit(r, 100), 0);
+    unsigned char buf[200];
+    size_t n;
+    WT_EQ(weft_conn_recv(r, buf, sizeof buf, &n), 0);
+    WT_EQ(n, 100u);
+    /* 101 is over the receiver's limit: refused before any allocation. */
+    void *m;
+    WT_EQ(weft_conn_recv_alloc(r, &m, &n), EPROTO);
+    weft_conn_close(r);
+    weft_conn_close(w);
+}
+
+WT_CASE(test_conn_receive_deadline, "unit valgrind")
+{
+    weft_conn *r, *w;
+    open_pair(&r, &w, 0);
+    char buf[8];
+    size_t n;
+    int64_t t0 = weft_time_now_ns();
+    WT_EQ(weft_conn_recv_for(r, buf, sizeof buf, &n, 30 * MS), ETIMEDOUT);
+    WT_GE(weft_time_now_ns() - t0, 30 * MS);
+    WT_EQ(weft_conn_poll_for(r, 10 * MS), ETIMEDOUT);
+    WT_EQ(weft_conn_poll_for(r, 0), ETIMEDOUT);
+    void *m;
+    WT_EQ(weft_conn_recv_alloc_until(r, &m, &n, weft_time_now_ns() - 1), ETIMEDOUT);
+    WT_EQ(weft_conn_send(w, "late", 4), 0);
+    WT_EQ(weft_conn_poll_for(r, 1000 * MS), 0);
+    WT_EQ(weft_conn_recv_for(r, buf, sizeof buf, &n, 1000 * MS), 0);
+    WT_EQ(n, 4u);
+    weft_conn_close(r);
+    weft_conn_close(w);
+}
+
+/* A deadline that passes in the middle of a message loses nothing: the
+ * part read is kept, and the next receive returns the whole message. */
+WT_CASE(test_conn_timeout_mid_message_keeps_the_part, "unit valgrind")
+{
+    for (int alloc = 0; alloc < 2; alloc++) {
+        weft_conn *r, *w;
+        open_pair(&r, &w, 0);
+        enum { LEN = 50000 };
+        unsigned char frame[LEN + WEFT_FRAME_HEADER_MAX];
+        unsigned char msg[LEN];
+        fill(msg, LEN, 3);
+        size_t fl;
+        WT_EQ(weft_frame_encode(msg, LEN, frame, sizeof frame, &fl), 0);
+        raw_write(w, frame, 30000);
+        unsigned char *buf = malloc(LEN);
+        WT_TRUE(buf != NULL);
+        size_t n;
+        void *m = NULL;
+        int rc = alloc ? weft_conn_recv_alloc_until(r, &m, &n, weft_time_deadline_ns(20 * MS))
+                       : weft_conn_recv_for(r, buf, LEN, &n, 20 * MS);
+        WT_EQ(rc, ETIMEDOUT);
+        WT_TRUE(m == NULL);
+        WT_EQ(weft_conn_poll_for(r, 0), 0); /* part of a message is there */
+        raw_write(w, frame + 30000, 10000);
+        rc = alloc ? weft_conn_recv_alloc_until(r, &m, &n, weft_time_deadline_ns(20 * MS))
+                   : weft_conn_recv_for(r, buf, LEN, &n, 20 * MS);
+        WT_EQ(rc, ETIMEDOUT);
+        raw_write(w, frame + 40000, fl - 40000);
+        WT_EQ(weft_conn_send(w, "after", 5), 0);
+        memset(buf, 0, LEN);
+        WT_EQ(weft_conn_recv(r, buf, LEN, &n), 0);
+        WT_EQ(n, (size_t)LEN);
+        WT_TRUE(same(buf, n, 3));
+        WT_EQ(weft_conn_recv(r, buf, LEN, &n), 0);
+        WT_EQ(n, 5u);
+        free(buf);
+        weft_conn_close(r);
+        weft_conn_close(w);
+    }
+}
+
+/* A full pipe: a timed send writes nothing and says ETIMEDOUT; the stream
+ * is intact afterwards. */
+WT_CASE(test_conn_send_deadline_on_a_full_pipe, "unit valgrind")
+{
+    weft_conn *r, *w;
+    open_pair(&r, &w, 0);
+    unsigned char msg[1000];
+    int sent = 0, rc;
+    while ((rc = weft_conn_send_for(w, msg, sizeof msg, 0)) == 0) {
+        /* Each send finds room for all of its 1003 bytes (poll reports a
+         * pipe writable with PIPE_BUF bytes free), so none waits. */
+        sent++;
+        WT_LT(sent, 100000);
+    }
+    WT_EQ(rc, ETIMEDOUT);
+    int64_t t0 = weft_time_now_ns();
+    WT_EQ(weft_conn_send_for(w, msg, sizeof msg, 20 * MS), ETIMEDOUT);
+    WT_GE(weft_time_now_ns() - t0, 20 * MS);
+    size_t n;
+    for (int i = 0; i < sent; i++) {
+        WT_EQ(weft_conn_recv_for(r, msg, sizeof msg, &n, 1000 * MS), 0);
+        WT_EQ(n, sizeof msg);
+    }
+    WT_EQ(weft_conn_poll_for(r, 0), ETIMEDOUT); /* no stray bytes */
+    weft_conn_close(r);
+    weft_conn_close(w);
+}
+
+static int sigpipe_pending(void)
+{
+    sigset_t p;
+    WT_EQ(sigpending(&p), 0);
+    return sigismember(&p, SIGPIPE);
+}
+
+/* SIGPIPE keeps its default action (end the process) here: a send to a
+ * closed pipe must say EPIPE and leave no signal behind. */
+WT_CASE(test_conn_send_to_closed_peer_is_epipe_without_sigpipe, "unit valgrind")
+{
+    WT_TRUE(signal(SIGPIPE, SIG_DFL) != SIG_ERR);
+    for (unsigned flags = 0; flags <= WEFT_PIPE_DUPLEX; flags++) {
+        weft_conn *r, *w;
+        open_pair(&r, &w, flags);
+        weft_conn_close(r);
+        WT_EQ(weft_conn_send(w, "x", 1), EPIPE);
+        WT_EQ(weft_conn_send(w, "y", 1), EPIPE);
+        WT_EQ(sigpipe_pending(), 0);
+        weft_conn_close(w);
+    }
+    /* With SIGPIPE blocked by the caller and one already pending, that one
+     * stays pending for the caller. */
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    WT_EQ(pthread_sigmask(SIG_BLOCK, &set, &old), 0);
+    WT_EQ(pthread_kill(pthread_self(), SIGPIPE), 0);
+    weft_conn *r, *w;
+    open_pair(&r, &w, 0);
+    weft_conn_close(r);
+    WT_EQ(weft_conn_send(w, "x", 1), EPIPE);
+    WT_EQ(sigpipe_pending(), 1);
+    int sig = 0;
+    WT_EQ(sigwait(&set, &sig), 0);
+    WT_EQ(sigpipe_pending(), 0);
+    WT_EQ(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+    weft_conn_close(w);
+}
+
+static volatile sig_atomic_t interrupted;
+static void on_usr1(int sig)
+{
+    (void)sig;
+    interrupted = interrupted + 1;
+}
+
+struct poke {
+    pthread_t target;
+    weft_conn *w;
+};
+
+static void *poke_then_send(void *arg)
+{
+    struct poke *p = arg;
+    for (int i = 0; i < 5; i++) {
+        sleep_ns(5 * MS);
+        WT_EQ(pthread_kill(p->target, SIGUSR1), 0);
+    }
+    sleep_ns(5 * MS);
+    WT_EQ(weft_conn_send(p->w, "done", 4), 0);
+    return NULL;
+}
+
+/* Signal handlers installed without SA_RESTART interrupt the waits; the
+ * receive goes on and returns the message. */
+WT_CASE(test_conn_waits_survive_signals, "unit valgrind")
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    WT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+    for (int timed = 0; timed < 2; timed++) {
+        weft_conn *r, *w;
+        open_pair(&r, &w, (unsigned)timed);
+        interrupted = 0;
+        struct poke p = {pthread_self(), w};
+        pthread_t t = spawn(poke_then_send, &p);
+        char buf[8];
+        size_t n;
+        int rc = timed ? weft_conn_recv_for(r, buf, sizeof buf, &n, 10000 * MS)
+                       : weft_conn_recv(r, buf, sizeof buf, &n);
+        WT_EQ(rc, 0);
+        WT_EQ(n, 4u);
+        join(t);
+        WT_EQ(interrupted, 5);
+        weft_conn_close(r);
+        weft_conn_close(w);
+    }
+}
+
+/* An adopted non-blocking descriptor still gives blocking receives. */
+WT_CASE(test_conn_adopt_nonblocking_descriptor, "unit valgrind")
+{
+    int fds[2];
+    WT_EQ(pipe(fds), 0);
+    WT_EQ(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
+    weft_conn *r, *w;
+    WT_EQ(weft_conn_adopt(&r, fds[0], WEFT_CONN_READ), 0);
+    WT_EQ(weft_conn_adopt(&w, fds[1], WEFT_CONN_WRITE), 0);
+    WT_EQ(weft_conn_fileno(r), fds[0]);
+    struct poke p = {pthread_self(), w};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    WT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+    pthread_t t = spawn(poke_then_send, &p);
+    char buf[8];
+    size_t n;
+    WT_EQ(weft_conn_recv(r, buf, sizeof buf, &n), 0);
+    WT_EQ(n, 4u);
+    join(t);
+    WT_EQ(weft_conn_close(r), 0);
+    WT_EQ(weft_conn_close(w), 0);
+    WT_EQ(fcntl(fds[0], F_GETFD), -1); /* closed with the connection */
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+enum { SENDERS = 4 };
+/* The largest message of send_numbered: a head and 24 KiB. */
+#define BODY_MAX ((size_t)24 * 1024)
+#define MSG_MAX (BODY_MAX + sizeof(struct msg_head))
+
+struct msg_head {
+    uint32_t sender, seq, len, sum;
+};
+
+static uint32_t checksum(const unsigned char *p, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+struct sender {
+    weft_conn *c;
+    int id, count;
+};
+
+/* Messages from 16 bytes to 24 KiB (larger than PIPE_BUF), so the kernel
+ * would interleave them were sends not serialised. */
+static void *send_numbered(void *arg)
+{
+    struct sender *s = arg;
+    unsigned char *buf = malloc(MSG_MAX);
+    WT_TRUE(buf != NULL);
+    for (int i = 0; i < s->count; i++) {
+        size_t len = (size_t)(i * 7919 + s->id * 104729) % BODY_MAX;
+        fill(buf + sizeof(struct msg_head), len, (unsigned)(s->id * 100000 + i));
+        struct msg_head h = {(uint32_t)s->id, (uint32_t)i, (uint32_t)len,
+                             checksum(buf + sizeof h, len)};
+        memcpy(buf, &h, sizeof h);
+        WT_EQ(weft_conn_send(s->c, buf, sizeof h + len), 0);
+    }
+    free(buf);
+    return NULL;
+}
+
+static void check_numbered(const unsigned char *m, size_t n, int *next)
+{
+    struct msg_head h;
+    WT_GE(n, sizeof h);
+    memcpy(&h, m, sizeof h);
+    WT_LT(h.sender, (uint32_t)SENDERS);
+    WT_EQ(n, sizeof h + h.len);
+    WT_EQ(checksum(m + sizeof h, h.len), h.sum);
+    WT_EQ(h.seq, (uint32_t)next[h.sender]); /* FIFO per sender */
+    next[h.sender]++;
+}
+
+WT_CASE(test_conn_concurrent_senders_never_interleave, "stress valgrind helgrind")
+{
+    for (unsigned flags = 0; flags <= WEFT_PIPE_DUPLEX; flags++) {
+        weft_conn *r, *w;
+        open_pair(&r, &w, flags);
+        int count = (int)wt_iters(400);
+        struct sender s[SENDERS];
+        pthread_t t[SENDERS];
+        for (int i = 0; i < SENDERS; i++) {
+            s[i] = (struct sender){w, i, count};
+            t[i] = spawn(send_numbered, &s[i]);
+        }
+        int next[SENDERS] = {0};
+        for (int i = 0; i < SENDERS * count; i++) {
+            void *m;
+            size_t n;
+            WT_EQ(weft_conn_recv_alloc(r, &m, &n), 0);
+            check_numbered(m, n, next);
+            free(m);
+        }
+        for (int i = 0; i < SENDERS; i++) {
+            join(t[i]);
+            WT_EQ(next[i], count);
+        }
+        weft_conn_close(r);
+        weft_conn_close(w);
+    }
+}
+
+struct receiver {
+    weft_conn *c;
+    int got;
+    int *seen; /* [SENDERS][count], atomic increments */
+    int count;
+};
+
+static void *receive_until_eof(void *arg)
+{
+    struct receiver *rv = arg;
+    unsigned char *buf = malloc(MSG_MAX);
+    WT_TRUE(buf != NULL);
+    for (;;) {
+        size_t n;
+        int rc = weft_conn_recv(rv->c, buf, MSG_MAX, &n);
+        if (rc == EPIPE)
+            break;
+        WT_EQ(rc, 0);
+        struct msg_head h;
+        memcpy(&h, buf, sizeof h);
+        WT_LT(h.sender, (uint32_t)SENDERS);
+        WT_LT(h.seq, (uint32_t)rv->count);
+        WT_EQ(n, sizeof h + h.len);
+        WT_EQ(checksum(buf + sizeof h, h.len), h.sum);
+        __atomic_add_fetch(&rv->seen[h.sender * rv->count + (int)h.seq], 1, __ATOMIC_RELAXED);
+        rv->got++;
+    }
+    free(buf);
+    return NULL;
+}
+
+/* Two receivers share one end: every message goes to exactly one. */
+WT_CASE(test_conn_concurrent_receivers_share_messages, "stress valgrind helgrind")
+{
+    weft_conn *r, *w;
+    open_pair(&r, &w, 0);
+    int count = (int)wt_iters(300);
+    int *seen = calloc((size_t)SENDERS * (size_t)count, sizeof *seen);
+    WT_TRUE(seen != NULL);
+    struct receiver rv[2] = {{r, 0, seen, count}, {r, 0, seen, count}};
+    pthread_t rt[2] = {spawn(receive_until_eof, &rv[0]), spawn(receive_until_eof, &rv[1])};
+    struct sender s[SENDERS];
+    pthread_t t[SENDERS];
+    for (int i = 0; i < SENDERS; i++) {
+        s[i] = (struct sender){w, i, count};
+        t[i] = spawn(send_numbered, &s[i]);
+    }
+    for (int i = 0; i < SENDERS; i++)
+        join(t[i]);
+    weft_conn_close(w);
+    join(rt[0]);
+    join(rt[1]);
+    WT_EQ(rv[0].got + rv[1].got, SENDERS * count);
+    for (int i = 0; i < SENDERS * count; i++)
+        WT_EQ(seen[i], 1);
+    free(seen);
+    weft_conn_close(r);
+}
+
+/* ---- processes ---------------------------------------------------------- */
+
+static weft_conn *child_conn;
+
+static int child_sends(void *arg)
+{
+    struct sender s = {child_conn, arg_int(arg), 200};
+    send_numbered(&s);
+    return 0;
+}
+
+/* A connection made before fork works in the child; the child's exit (and
+ * the parent's close of its copy) is the end of the stream. */
+WT_CASE(test_conn_passed_to_forked_child, "unit valgrind")
+{
+    weft_conn *r, *w;
+    open_pair(&r, &w, 0);
+    child_conn = w;
+    pid_t pid = fork_child(child_sends, int_arg(2));
+    weft_conn_close(w);
+    int next[SENDERS] = {0};
+    for (;;) {
+        void *m;
+        size_t n;
+        int rc = weft_conn_recv_alloc(r, &m, &n);
+        if (rc == EPIPE)
+            break;
+        WT_EQ(rc, 0);
+        check_numbered(m, n, next);
+        free(m);
+    }
+    WT_EQ(next[2], 200);
+    WT_EQ(reap(pid), 0);
+    weft_conn_close(r);
+}
+
+static int child_sends_huge(void *arg)
+{
+    (void)arg;
+    size_t len = (size_t)64 << 20;
+    unsigned char *p = calloc(1, len);
+    if (!p)
+        return 3;
+    (void)weft_conn_send(child_conn, p, len); /* killed inside */
+    free(p);
+    return 4;
+}
+
+/* A sender killed (SIGKILL) in the middle of a message: the receiver gets
+ * the messages before it, then EPROTO, never a hang. */
+WT_CASE(test_conn_sender_killed_mid_message, "unit valgrind")
+{
+    weft_conn *r, *w;
+    open_pair(&r, &w, 0);
+    WT_EQ(weft_conn_send(w, "before", 6), 0);
+    child_conn = w;
+    pid_t pid = fork_child(child_sends_huge, NULL);
+    weft_conn_close(w);
+    char buf[8];
+    size_t n;
+    WT_EQ(weft_conn_recv(r, buf, sizeof buf, &n), 0);
+    WT_EQ(n, 6u);
+    /* Wait until the child has begun: poll sees its first bytes. */
+    WT_EQ(weft_conn_poll_for(r, 10000 * MS), 0);
+    WT_EQ(kill(pid, SIGKILL), 0);
+    WT_EQ(reap(pid), -SIGKILL);
+    void *m;
+    WT_EQ(weft_conn_recv_alloc(r, &m, &n), EPROTO);
+    weft_conn_close(r);
+}
+
+static pid_t receiver_tid;
+
+static void *recv_one(void *arg)
+{
+    weft_conn *c = arg;
+    char buf[8];
+    size_t n;
+    __atomic_store_n(&receiver_tid, gettid(), __ATOMIC_RELEASE);
+    WT_EQ(weft_conn_recv(c, buf, sizeof buf, &n), 0);
+    return NULL;
+}
+
+/* Wait until thread tid of this process sleeps in read(2) (system call 0
+ * on x86-64, 63 on arm64), as /proc shows it. */
+static void wait_in_read(pid_t tid)
+{
+#if defined(__x86_64__)
+    const char *want = "0 ";
+#elif defined(__aarch64__)
+    const char *want = "63 ";
+#else
+    WT_SKIP("system call numbers not known for this machine");
+#endif
+    char path[64];
+    (void)snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
+    for (int i = 0; i < 20000; i++) {
+        FILE *f = fopen(path, "r");
+        WT_TRUE(f != NULL);
+        char line[128] = "";
+        char *got = fgets(line, sizeof line, f);
+        (void)fclose(f);
+        if (got && strncmp(line, want, strlen(want)) == 0)
+            return;
+        sleep_ns(1 * MS);
+    }
+    WT_FAILF("thread %d never blocked in read", (int)tid);
+}
+
+struct busy_fork {
+    weft_conn *busy, *idle_r, *idle_w;
+};
+
+static int child_uses_conns(void *arg)
+{
+    struct busy_fork *f = arg;
+    char buf[8];
+    size_t n;
+    if (weft_conn_recv_for(f->busy, buf, sizeof buf, &n, 0) != ENOTRECOVERABLE)
+        return 10;
+    if (weft_conn_send(f->busy, "x", 1) != EBADF) /* simplex read end */
+        return 11;
+    if (weft_conn_poll_for(f->busy, 0) != ENOTRECOVERABLE)
+        return 12;
+    if (weft_conn_close(f->busy) != 0)
+        return 13;
+    /* A connection nobody was using at the fork works. */
+    if (weft_conn_send(f->idle_w, "ok", 2) != 0)
+        return 14;
+    if (weft_conn_recv(f->idle_r, buf, sizeof buf, &n) != 0 || n != 2)
+        return 15;
+    weft_conn_close(f->idle_r);
+    weft_conn_close(f->idle_w);
+    return 0;
+}
+
+/* A child forked while a thread of the parent is inside a receive on a
+ * connection finds that connection unusable (ENOTRECOVERABLE), not hung. */
+WT_CASE(test_conn_busy_at_fork_is_unusable_in_child, "unit")
+{
+    weft_conn *r, *w;
+    open_pair(&r, &w, 0);
+    struct busy_fork f = {r, NULL, NULL};
+    open_pair(&f.idle_r, &f.idle_w, WEFT_PIPE_DUPLEX);
+    pthread_t t = spawn(recv_one, r);
+    /* Wait for the thread to be inside its receive: it holds the receive
+     * lock while it sleeps in read. */
+    pid_t tid;
+    while ((tid = __atomic_load_n(&receiver_tid, __ATOMIC_ACQUIRE)) == 0)
+        sleep_ns(1 * MS);
+    wait_in_read(tid);
+    pid_t pid = fork_child(child_uses_conns, &f);
+    WT_EQ(reap(pid), 0);
+    WT_EQ(weft_conn_send(w, "go", 2), 0);
+    join(t);
+    weft_conn_close(r);
+    weft_conn_close(w);
+    weft_conn_close(f.idle_r);
+    weft_conn_close(f.idle_w);
+}
+
+WT_MAIN()
