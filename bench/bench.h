@@ -62,5 +62,6 @@ void bench_barrier(void);
 void bench_lock_shared(void);
 void bench_thread(void);
 void bench_proc(void);
+void bench_pipe(void);
 
 #endif /* WEFT_BENCH_H */

@@ -21,6 +21,7 @@ static const struct {
     {"lock_shared", bench_lock_shared},
     {"thread", bench_thread},
     {"proc", bench_proc},
+    {"pipe", bench_pipe},
 };
 
 #define NSCENARIOS (sizeof scenarios / sizeof scenarios[0])
