@@ -66,7 +66,7 @@ static double raw_run(long ops, int mode)
     int up[2], down[2];
     must(pipe(up) == 0 && pipe(down) == 0);
     size_t len = mode ? BULK : SMALL;
-    char *buf = malloc(len);
+    char *buf = (char *)malloc(len);
     must(buf != NULL);
     memset(buf, 1, len);
     pid_t pid = fork();
@@ -117,7 +117,7 @@ static double weft_run(long ops, int mode)
     weft_conn *up_r, *up_w, *down_r, *down_w;
     must(weft_pipe_open(&up_r, &up_w, 0) == 0 && weft_pipe_open(&down_r, &down_w, 0) == 0);
     size_t len = mode ? BULK : SMALL;
-    char *buf = malloc(len);
+    char *buf = (char *)malloc(len);
     must(buf != NULL);
     memset(buf, 1, len);
     pid_t pid = fork();

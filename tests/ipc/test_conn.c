@@ -384,6 +384,7 @@ WT_CASE(test_conn_send_deadline_on_a_full_pipe, "unit valgrind")
     weft_conn *r, *w;
     open_pair(&r, &w, 0);
     unsigned char msg[1000];
+    memset(msg, 0x5A, sizeof msg);
     int sent = 0, rc;
     while ((rc = weft_conn_send_for(w, msg, sizeof msg, 0)) == 0) {
         /* Each send finds room for all of its 1003 bytes (poll reports a
