@@ -1,5 +1,6 @@
 /* weft/ipc.h - the ipc module: the frame codec (weft/frame.h) and
- * connections over pipes and sockets (weft/conn.h), shared memory blocks
+ * connections over pipes and sockets (weft/conn.h), authenticated
+ * listeners and clients (weft/listener.h), shared memory blocks
  * (weft/shm.h) and values (weft/value.h).
  * Depends on: weft/core.h, weft/sync.h, libc, Linux. */
 #ifndef WEFT_IPC_H
@@ -8,6 +9,7 @@
 #include "weft/conn.h"
 #include "weft/core.h"
 #include "weft/frame.h"
+#include "weft/listener.h"
 #include "weft/shm.h"
 #include "weft/value.h"
 
