@@ -47,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "weft/lock.h"
 #include "weft/time.h"
 
@@ -111,8 +112,7 @@ static void install_atfork(void)
 
 /* ---- waiting ----------------------------------------------------------- */
 
-/* Wait until fd has one of events (or an error / hang-up), or deadline. */
-static int wait_fd(int fd, short events, int64_t deadline_ns)
+int weft__wait_fd(int fd, short events, int64_t deadline_ns)
 {
     for (;;) {
         struct pollfd p = {.fd = fd, .events = events, .revents = 0};
@@ -143,7 +143,7 @@ static int read_some(const weft_conn *c, void *buf, size_t n, int64_t deadline_n
     bool waited = deadline_ns == WEFT_DEADLINE_NEVER;
     for (;;) {
         if (!waited) {
-            int rc = wait_fd(c->fd, POLLIN, deadline_ns);
+            int rc = weft__wait_fd(c->fd, POLLIN, deadline_ns);
             if (rc)
                 return rc;
         }
@@ -282,7 +282,7 @@ static int write_all(const weft_conn *c, struct iovec *iov, int n, int64_t deadl
     bool waited = deadline_ns == WEFT_DEADLINE_NEVER;
     while (n > 0) {
         if (!waited) {
-            int rc = wait_fd(c->fd, POLLOUT, started ? WEFT_DEADLINE_NEVER : deadline_ns);
+            int rc = weft__wait_fd(c->fd, POLLOUT, started ? WEFT_DEADLINE_NEVER : deadline_ns);
             if (rc)
                 return rc;
         }
@@ -522,10 +522,11 @@ static int read_payload(weft_conn *c, unsigned char *dst, int64_t deadline_ns)
     return 0;
 }
 
-int weft_conn_recv_until(weft_conn *c, void *buf, size_t cap, size_t *len, int64_t deadline_ns)
+/* The one receive: into buf (room for cap bytes) or, when msg is not NULL,
+ * into memory from malloc. */
+static int receive(weft_conn *c, void *buf, size_t cap, void **msg, size_t *len,
+                   int64_t deadline_ns)
 {
-    if (!c || !len || (!buf && cap))
-        return EINVAL;
     int rc = recv_usable(c);
     if (rc)
         return rc;
@@ -535,15 +536,34 @@ int weft_conn_recv_until(weft_conn *c, void *buf, size_t cap, size_t *len, int64
         rc = read_header(c, deadline_ns);
     if (!rc) {
         size_t n = (size_t)c->plen;
-        if (n > cap)
+        unsigned char *dst = (unsigned char *)buf;
+        if (msg) {
+            dst = (unsigned char *)malloc(n ? n : 1);
+            if (!dst)
+                rc = ENOMEM; /* the message stays for the next receive */
+        } else if (n > cap) {
             rc = EMSGSIZE;
-        else
-            rc = read_payload(c, (unsigned char *)buf, deadline_ns);
+        }
+        if (!rc)
+            rc = read_payload(c, dst, deadline_ns);
+        if (msg && dst) {
+            if (rc == 0)
+                *msg = dst;
+            else
+                free(dst);
+        }
         if (rc == 0 || rc == EMSGSIZE)
             *len = n;
     }
     weft_lock_release(&c->recv_mu);
     return rc;
+}
+
+int weft_conn_recv_until(weft_conn *c, void *buf, size_t cap, size_t *len, int64_t deadline_ns)
+{
+    if (!c || !len || (!buf && cap))
+        return EINVAL;
+    return receive(c, buf, cap, NULL, len, deadline_ns);
 }
 
 int weft_conn_recv(weft_conn *c, void *buf, size_t cap, size_t *len)
@@ -561,30 +581,7 @@ int weft_conn_recv_alloc_until(weft_conn *c, void **msg, size_t *len, int64_t de
     if (!c || !msg || !len)
         return EINVAL;
     *msg = NULL;
-    int rc = recv_usable(c);
-    if (rc)
-        return rc;
-    weft_lock_acquire(&c->recv_mu);
-    rc = __atomic_load_n(&c->rerr, __ATOMIC_ACQUIRE);
-    if (!rc && !c->have_hdr)
-        rc = read_header(c, deadline_ns);
-    if (!rc) {
-        size_t n = (size_t)c->plen;
-        unsigned char *m = (unsigned char *)malloc(n ? n : 1);
-        if (!m) {
-            rc = ENOMEM;
-        } else {
-            rc = read_payload(c, m, deadline_ns);
-            if (rc == 0) {
-                *msg = m;
-                *len = n;
-            } else {
-                free(m);
-            }
-        }
-    }
-    weft_lock_release(&c->recv_mu);
-    return rc;
+    return receive(c, NULL, 0, msg, len, deadline_ns);
 }
 
 int weft_conn_recv_alloc(weft_conn *c, void **msg, size_t *len)
@@ -602,7 +599,7 @@ int weft_conn_poll_until(const weft_conn *c, int64_t deadline_ns)
     if (__atomic_load_n(&c->rerr, __ATOMIC_ACQUIRE) ||
         __atomic_load_n(&c->rbuffered, __ATOMIC_ACQUIRE))
         return 0;
-    return wait_fd(c->fd, POLLIN, deadline_ns);
+    return weft__wait_fd(c->fd, POLLIN, deadline_ns);
 }
 
 int weft_conn_poll_for(const weft_conn *c, int64_t timeout_ns)

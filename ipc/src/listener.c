@@ -22,9 +22,9 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "sha256.h"
 #include "weft/time.h"
 
@@ -58,29 +58,6 @@ static int make_addr(const char *address, struct sockaddr_un *sa, socklen_t *len
         sa->sun_path[0] = '\0'; /* abstract: the name is the rest */
     *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (*is_path ? 1 : 0));
     return 0;
-}
-
-static int wait_fd(int fd, short events, int64_t deadline_ns)
-{
-    for (;;) {
-        struct pollfd p = {.fd = fd, .events = events, .revents = 0};
-        struct timespec ts, *tp = NULL;
-        if (deadline_ns != WEFT_DEADLINE_NEVER) {
-            int64_t left = deadline_ns - weft_time_now_ns();
-            if (left < 0)
-                left = 0;
-            ts.tv_sec = (time_t)(left / 1000000000);
-            ts.tv_nsec = (long)(left % 1000000000);
-            tp = &ts;
-        }
-        int r = ppoll(&p, 1, tp, NULL);
-        if (r > 0)
-            return 0;
-        if (r == 0)
-            return ETIMEDOUT;
-        if (errno != EINTR)
-            return errno;
-    }
 }
 
 /* ---- handshake ------------------------------------------------------------ */
@@ -221,7 +198,7 @@ int weft_listener_accept_until(weft_listener *l, weft_conn **out, int64_t deadli
     *out = NULL;
     int fd;
     for (;;) {
-        int rc = wait_fd(l->fd, POLLIN, deadline_ns);
+        int rc = weft__wait_fd(l->fd, POLLIN, deadline_ns);
         if (rc)
             return rc;
         fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
