@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -140,6 +141,28 @@ static int handshake(weft_conn *c, bool server, const unsigned char *key, size_t
     return rc;
 }
 
+/* Make a connection of a connected socket and, with a key, authenticate;
+ * on failure the socket is closed. */
+static int finish(int fd, bool server, const unsigned char *key, size_t keylen,
+                  int64_t deadline_ns, weft_conn **out)
+{
+    weft_conn *c;
+    int rc = weft_conn_adopt(&c, fd, WEFT_CONN_READ | WEFT_CONN_WRITE);
+    if (rc) {
+        (void)close(fd);
+        return rc;
+    }
+    if (key) {
+        rc = handshake(c, server, key, keylen, deadline_ns);
+        if (rc) {
+            (void)weft_conn_close(c);
+            return rc;
+        }
+    }
+    *out = c;
+    return 0;
+}
+
 /* ---- listener ---------------------------------------------------------------- */
 
 int weft_listener_open(weft_listener **out, const char *address, const void *key, size_t keylen)
@@ -208,23 +231,10 @@ int weft_listener_accept_until(weft_listener *l, weft_conn **out, int64_t deadli
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
             return errno;
     }
-    weft_conn *c;
-    int rc = weft_conn_adopt(&c, fd, WEFT_CONN_READ | WEFT_CONN_WRITE);
-    if (rc) {
-        (void)close(fd);
-        return rc;
-    }
-    if (l->key) {
-        rc = handshake(c, true, l->key, l->keylen, deadline_ns);
-        if (rc) {
-            if (rc == EACCES)
-                __atomic_add_fetch(&l->failures, 1, __ATOMIC_RELAXED);
-            (void)weft_conn_close(c);
-            return rc;
-        }
-    }
-    *out = c;
-    return 0;
+    int rc = finish(fd, true, l->key, l->keylen, deadline_ns, out);
+    if (rc == EACCES)
+        __atomic_add_fetch(&l->failures, 1, __ATOMIC_RELAXED);
+    return rc;
 }
 
 int weft_listener_accept_for(weft_listener *l, weft_conn **out, int64_t timeout_ns)
@@ -261,6 +271,38 @@ int weft_listener_close(weft_listener *l)
 
 /* ---- client ------------------------------------------------------------------ */
 
+/* A Unix stream connect waits while the listener's backlog is full, for
+ * as long as the socket's send timeout allows: that timeout carries the
+ * deadline (and is reset afterwards, since sends wait by poll). */
+static int set_send_timeout(int fd, int64_t ns)
+{
+    struct timeval tv = {(time_t)(ns / 1000000000), (suseconds_t)(ns % 1000000000 / 1000)};
+    return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == 0 ? 0 : errno;
+}
+
+static int connect_until(int fd, const struct sockaddr_un *sa, socklen_t salen, int64_t deadline_ns)
+{
+    for (;;) {
+        if (deadline_ns != WEFT_DEADLINE_NEVER) {
+            int64_t left = deadline_ns - weft_time_now_ns();
+            /* A zero timeout would mean no limit: a passed deadline still
+             * gets the shortest wait there is. */
+            int rc = set_send_timeout(fd, left > 1000 ? left : 1000);
+            if (rc)
+                return rc;
+        }
+        if (connect(fd, (const struct sockaddr *)sa, salen) == 0)
+            break;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            if (deadline_ns != WEFT_DEADLINE_NEVER && weft_time_now_ns() >= deadline_ns)
+                return ETIMEDOUT;
+        } else if (errno != EINTR) {
+            return errno;
+        }
+    }
+    return deadline_ns == WEFT_DEADLINE_NEVER ? 0 : set_send_timeout(fd, 0);
+}
+
 int weft_conn_connect_until(weft_conn **out, const char *address, const void *key, size_t keylen,
                             int64_t deadline_ns)
 {
@@ -276,29 +318,12 @@ int weft_conn_connect_until(weft_conn **out, const char *address, const void *ke
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return errno;
-    /* A Unix socket connects at once or fails (EAGAIN: backlog full). */
-    while (connect(fd, (const struct sockaddr *)&sa, salen) != 0) {
-        if (errno == EINTR)
-            continue;
-        rc = errno;
-        (void)close(fd);
-        return rc;
-    }
-    weft_conn *c;
-    rc = weft_conn_adopt(&c, fd, WEFT_CONN_READ | WEFT_CONN_WRITE);
+    rc = connect_until(fd, &sa, salen, deadline_ns);
     if (rc) {
         (void)close(fd);
         return rc;
     }
-    if (key) {
-        rc = handshake(c, false, (const unsigned char *)key, keylen, deadline_ns);
-        if (rc) {
-            (void)weft_conn_close(c);
-            return rc;
-        }
-    }
-    *out = c;
-    return 0;
+    return finish(fd, false, (const unsigned char *)key, keylen, deadline_ns, out);
 }
 
 int weft_conn_connect_for(weft_conn **out, const char *address, const void *key, size_t keylen,

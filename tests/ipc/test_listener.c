@@ -238,6 +238,39 @@ WT_CASE(test_listener_path_address_across_processes, "unit valgrind")
     WT_EQ(weft_conn_connect_for(&c, path, "key", 3, 100 * MS), ENOENT);
 }
 
+/* A listener that accepts nobody: once its backlog is full, a connect
+ * waits, and its deadline ends the wait. */
+WT_CASE(test_listener_connect_deadline_with_full_backlog, "unit valgrind")
+{
+    weft_listener *l;
+    const char *a = address("backlog");
+    WT_EQ(weft_listener_open(&l, a, NULL, 0), 0);
+    enum { MAX = 200 };
+    weft_conn *c[MAX];
+    int n = 0, rc = 0;
+    int64_t t0 = 0;
+    while (n < MAX) {
+        t0 = weft_time_now_ns();
+        rc = weft_conn_connect_for(&c[n], a, NULL, 0, 30 * MS);
+        if (rc != 0)
+            break;
+        n++;
+    }
+    WT_EQ(rc, ETIMEDOUT);
+    WT_GE(weft_time_now_ns() - t0, 30 * MS);
+    WT_GT(n, 0);
+    /* Accepting makes room again. */
+    weft_conn *s;
+    WT_EQ(weft_listener_accept_for(l, &s, 1000 * MS), 0);
+    WT_EQ(weft_conn_connect_for(&c[n], a, NULL, 0, 1000 * MS), 0);
+    WT_EQ(weft_conn_send(c[n], "x", 1), 0);
+    n++;
+    WT_EQ(weft_conn_close(s), 0);
+    for (int i = 0; i < n; i++)
+        WT_EQ(weft_conn_close(c[i]), 0);
+    WT_EQ(weft_listener_close(l), 0);
+}
+
 WT_CASE(test_listener_argument_errors, "unit valgrind")
 {
     weft_listener *l;

@@ -84,7 +84,9 @@ int weft_listener_close(weft_listener *l);
 
 /* weft_conn_connect_until - connect to the listener at address and, with
  * a key, run the handshake.
- * Blocks:   until connected and authenticated, or deadline_ns.
+ * Blocks:   until connected (a listener whose backlog of clients not yet
+ *           accepted is full makes the connect wait) and authenticated,
+ *           or deadline_ns.
  * Returns:  0 and *out set; EACCES: authentication failed either way;
  *           ECONNREFUSED, ENOENT: no listener there; EPROTO; EPIPE;
  *           ETIMEDOUT; ENAMETOOLONG; EINVAL; EMFILE, ENOMEM. */
