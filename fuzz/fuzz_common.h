@@ -15,6 +15,17 @@
 
 #include "weft/time.h"
 
+/* Abort, naming the condition, when an invariant does not hold: the
+ * fuzzer records the input as a crash. */
+#define FUZZ_CHECK(c)                                                          \
+    do {                                                                       \
+        if (!(c)) {                                                            \
+            (void)fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,   \
+                          __LINE__, #c);                                       \
+            abort();                                                           \
+        }                                                                      \
+    } while (0)
+
 /* Join n threads, each of which sets done[i] (release) as its last act.
  * A correct program finishes in milliseconds; a thread still running after
  * watchdog_ns is a hang (a lost wake-up, a deadlock): call on_hang(arg) to

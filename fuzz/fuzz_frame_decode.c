@@ -37,15 +37,6 @@
 #define WATCHDOG_NS (10LL * 1000000000LL)
 #define MAX_MSGS 4096
 
-#define CHECK(c)                                                               \
-    do {                                                                       \
-        if (!(c)) {                                                            \
-            (void)fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,   \
-                          __LINE__, #c);                                       \
-            abort();                                                           \
-        }                                                                      \
-    } while (0)
-
 struct writer {
     weft_conn *w;
     const uint8_t *data;
@@ -106,18 +97,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         weft_frame f;
         end = weft_frame_decode(s + pos, n - pos, limit, &f);
         if (end != 0) {
-            CHECK(end == EAGAIN || end == EPROTO);
+            FUZZ_CHECK(end == EAGAIN || end == EPROTO);
             if (end == EAGAIN)
-                CHECK(f.frame_len > n - pos);
+                FUZZ_CHECK(f.frame_len > n - pos);
             break;
         }
-        CHECK(f.frame_len == f.header_len + f.payload_len);
-        CHECK(f.frame_len <= n - pos);
-        CHECK(f.payload_len <= limit);
-        CHECK(f.payload == s + pos + f.header_len);
+        FUZZ_CHECK(f.frame_len == f.header_len + f.payload_len);
+        FUZZ_CHECK(f.frame_len <= n - pos);
+        FUZZ_CHECK(f.payload_len <= limit);
+        FUZZ_CHECK(f.payload == s + pos + f.header_len);
         unsigned char hdr[WEFT_FRAME_HEADER_MAX];
-        CHECK(weft_frame_encode_header(f.payload_len, hdr) == f.header_len);
-        CHECK(memcmp(hdr, s + pos, f.header_len) == 0);
+        FUZZ_CHECK(weft_frame_encode_header(f.payload_len, hdr) == f.header_len);
+        FUZZ_CHECK(memcmp(hdr, s + pos, f.header_len) == 0);
         if (nwant == MAX_MSGS) {
             end = -1; /* enough: compare this many */
             break;
@@ -132,14 +123,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* The same bytes through a connection. */
     weft_conn *r, *w;
-    CHECK(weft_pipe_open(&r, &w, 0) == 0);
-    CHECK(weft_conn_set_limit(r, limit) == 0);
+    FUZZ_CHECK(weft_pipe_open(&r, &w, 0) == 0);
+    FUZZ_CHECK(weft_conn_set_limit(r, limit) == 0);
     struct writer wr = {w, s, n, chunk, 0};
     pthread_t t;
-    CHECK(pthread_create(&t, NULL, write_stream, &wr) == 0);
+    FUZZ_CHECK(pthread_create(&t, NULL, write_stream, &wr) == 0);
     size_t cap = style == 0 ? 64 : (size_t)limit;
     unsigned char *buf = (unsigned char *)malloc(cap);
-    CHECK(buf != NULL);
+    FUZZ_CHECK(buf != NULL);
     for (size_t i = 0; i < nwant || end != -1; i++) {
         void *m = NULL;
         size_t len = 0;
@@ -152,22 +143,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (rc == EMSGSIZE) {
                 /* Said as soon as the header is read: also for a last
                  * frame that turns out to be cut short. */
-                CHECK(len > cap);
-                CHECK(i < nwant ? len == want[i].len : final == EPROTO);
+                FUZZ_CHECK(len > cap);
+                FUZZ_CHECK(i < nwant ? len == want[i].len : final == EPROTO);
                 rc = weft_conn_recv_alloc_until(r, &m, &len, deadline);
             }
         }
-        CHECK(rc != ETIMEDOUT); /* a hang */
+        FUZZ_CHECK(rc != ETIMEDOUT); /* a hang */
         if (i < nwant) {
-            CHECK(rc == 0);
-            CHECK(len == want[i].len);
+            FUZZ_CHECK(rc == 0);
+            FUZZ_CHECK(len == want[i].len);
             const unsigned char *got = m ? (const unsigned char *)m : buf;
-            CHECK(len == 0 || memcmp(got, s + want[i].off, len) == 0);
+            FUZZ_CHECK(len == 0 || memcmp(got, s + want[i].off, len) == 0);
             free(m);
         } else {
-            CHECK(rc == final);
+            FUZZ_CHECK(rc == final);
             size_t again;
-            CHECK(weft_conn_recv_until(r, buf, cap, &again, deadline) == final);
+            FUZZ_CHECK(weft_conn_recv_until(r, buf, cap, &again, deadline) == final);
             break;
         }
         if (i + 1 == nwant && end == -1)

@@ -21,17 +21,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz_common.h"
 #include "weft/shm.h"
 #include "weft/value.h"
-
-#define CHECK(c)                                                               \
-    do {                                                                       \
-        if (!(c)) {                                                            \
-            (void)fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,   \
-                          __LINE__, #c);                                       \
-            abort();                                                           \
-        }                                                                      \
-    } while (0)
 
 /* Take the lock if it is free and give it back. The analysis cannot
  * follow a try that holds the lock on two results (0, EOWNERDEAD). */
@@ -52,36 +44,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)snprintf(name, sizeof name, "/weft-fuzz-value-%d", (int)getpid());
     (void)weft_shm_unlink(name); /* left by an earlier crash */
     weft_shm *s;
-    CHECK(weft_shm_create(&s, name, size) == 0);
+    FUZZ_CHECK(weft_shm_create(&s, name, size) == 0);
     memcpy(weft_shm_addr(s), data, size);
 
     weft_value *v = NULL;
     int rc = weft_value_attach(&v, name);
-    CHECK(rc == 0 || rc == EPROTO || rc == EAGAIN);
+    FUZZ_CHECK(rc == 0 || rc == EPROTO || rc == EAGAIN);
     if (rc == 0) {
         /* The data offset is the header's fifth field (bytes 24..31). */
         const unsigned char *base = (const unsigned char *)weft_shm_addr(s);
         const unsigned char *d = (const unsigned char *)weft_value_data(v);
         size_t es = weft_value_elem_size(v), n = weft_value_count(v);
         uint64_t off;
-        CHECK(size >= 32);
+        FUZZ_CHECK(size >= 32);
         memcpy(&off, base + 24, sizeof off);
-        CHECK(es > 0 && n > 0);
-        CHECK(off <= size);
-        CHECK(n <= (size - (size_t)off) / es);
+        FUZZ_CHECK(es > 0 && n > 0);
+        FUZZ_CHECK(off <= size);
+        FUZZ_CHECK(n <= (size - (size_t)off) / es);
         /* Every byte the value says it has is there, in its own mapping of
          * the same block (a byte past the block's end would fault). */
         for (size_t i = 0; i < n * es; i++)
-            CHECK(d[i] == base[off + i]);
+            FUZZ_CHECK(d[i] == base[off + i]);
         unsigned char elem[16];
         if (es <= sizeof elem) {
-            CHECK(weft_value_get(v, n, elem) == ERANGE);
-            CHECK(weft_value_set(v, n, elem) == ERANGE);
+            FUZZ_CHECK(weft_value_get(v, n, elem) == ERANGE);
+            FUZZ_CHECK(weft_value_set(v, n, elem) == ERANGE);
         }
         try_lock(weft_value_lock(v));
-        CHECK(weft_value_free(v) == 0);
+        FUZZ_CHECK(weft_value_free(v) == 0);
     }
-    CHECK(weft_shm_unlink(name) == 0);
-    CHECK(weft_shm_detach(s) == 0);
+    FUZZ_CHECK(weft_shm_unlink(name) == 0);
+    FUZZ_CHECK(weft_shm_detach(s) == 0);
     return 0;
 }
