@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "weft/futex.h"
 #include "weft/time.h"
 
 static int futex_op(int op, bool shared)
@@ -57,4 +58,26 @@ int weft__futex_requeue(const uint32_t *from, uint32_t expected, int wake,
     long r = syscall(SYS_futex, from, futex_op(FUTEX_CMP_REQUEUE, shared), wake,
                      (unsigned long)INT32_MAX, to, expected);
     return r == -1 ? errno : 0;
+}
+
+static bool word_ok(const uint32_t *word, unsigned flags)
+{
+    return word && ((uintptr_t)word & 3u) == 0 && (flags & ~WEFT_SHARED) == 0;
+}
+
+int weft_futex_wait(const uint32_t *word, uint32_t expected,
+                    int64_t deadline_ns, unsigned flags)
+{
+    if (!word_ok(word, flags))
+        return EINVAL;
+    return weft__futex_wait(word, expected, deadline_ns, (flags & WEFT_SHARED) != 0);
+}
+
+int weft_futex_wake(const uint32_t *word, int n, unsigned flags)
+{
+    if (!word_ok(word, flags))
+        return -EINVAL;
+    if (n <= 0)
+        return 0;
+    return weft__futex_wake(word, n, (flags & WEFT_SHARED) != 0);
 }

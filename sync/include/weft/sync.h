@@ -9,6 +9,7 @@
 #include "weft/deadlock.h"
 #include "weft/event.h"
 #include "weft/flags.h"
+#include "weft/futex.h"
 #include "weft/lock.h"
 #include "weft/once.h"
 #include "weft/rlock.h"
