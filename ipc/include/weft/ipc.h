@@ -10,6 +10,7 @@
 #include "weft/core.h"
 #include "weft/frame.h"
 #include "weft/listener.h"
+#include "weft/queue.h"
 #include "weft/shm.h"
 #include "weft/value.h"
 

@@ -1,0 +1,817 @@
+/* queue.c - weft_queue: a descriptor ring and a byte ring in one shared
+ * block, behind two robust locks.
+ *
+ * Design / invariants
+ *   Block: struct q_hdr, then `nslots` slots, then `nleases` leases, then
+ *   `cap` bytes of message data (each part 64-byte aligned). Message k
+ *   (k = 0, 1, ... counts puts) is described by slot k % nslots: its byte
+ *   position `start` (a 64-bit count that only grows; the bytes sit at
+ *   data[start % cap], never split by the ring's end), its length, and its
+ *   state: READY, LEASED+i (reserved under lease i) or DONE.
+ *
+ *   Producers hold `plock`; all they publish is `tail`, the number of
+ *   messages committed. A put writes the bytes and the slot past tail, then
+ *   commits with one store of tail+1: before it the message does not exist,
+ *   after it it is whole. Free space is derived from the slots (the newest
+ *   slot's end, the oldest's start), never from a separate counter that a
+ *   death between two stores could leave wrong.
+ *
+ *   Consumers hold `clock`. `head` is the oldest message whose slot is not
+ *   reclaimed (producers read it to see free space); `rd` is the first
+ *   READY message at or after head; every message in [head, rd) is LEASED
+ *   or DONE. A get commits with one store to the slot's state (DONE, or
+ *   LEASED+i for a reservation); moving rd and head afterwards is
+ *   bookkeeping that anyone holding clock can redo from the states. So a
+ *   consumer that dies holding clock leaves only stale bookkeeping, which
+ *   the next holder rebuilds (repair(), on EOWNERDEAD).
+ *
+ *   A lease is a robust rlock held by the reserving thread, and the seq of
+ *   the message it holds. If that thread ends or its process dies, the
+ *   kernel marks the lock's owner dead; reap() finds such leases, turns
+ *   their messages back to READY (moving rd back) and frees them. ack marks
+ *   DONE first (the commit), then frees the lease.
+ *
+ *   Wake-ups: consumers sleep on put_seq, producers on free_seq, joiners on
+ *   done_seq. A sleeper counts itself in *_waiters (seq_cst), then checks
+ *   the word that would show progress (tail, head, tasks_done) before
+ *   sleeping; a waker publishes progress (seq_cst), then reads the waiter
+ *   count and, when non-zero, bumps the seq and wakes. One of the two
+ *   always sees the other (Dekker): no lost wake-up. Returning a message
+ *   to the queue (release, reap) bumps put_seq unconditionally, as tail
+ *   does not show it. The protocol is modelled in spin/queue_wakeup.pml.
+ *
+ *   Trust: the shape (cap, nslots, nleases) is copied into the handle at
+ *   create/attach after validation; everything read later from the block
+ *   (tail, head, rd, slots, lease seqs) is checked against those copies
+ *   before it is used to index, and a failed check returns EPROTO. */
+#include "weft/queue.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "weft/flags.h"
+#include "weft/futex.h"
+#include "weft/rlock.h"
+#include "weft/shm.h"
+#include "weft/time.h"
+#include "weft/tsa.h"
+
+#include "queue_layout.h"
+
+struct weft_queue {
+    weft_shm *shm;
+    struct q_hdr *h;
+    struct q_slot *slots;
+    struct q_lease *leases;
+    unsigned char *data;
+    uint64_t cap, nslots; /* validated copies of the shape */
+    unsigned nleases, flags;
+};
+
+#define LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define LOAD_SC(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+
+static uint64_t round8(uint64_t n) { return (n + 7u) & ~(uint64_t)7u; }
+static uint64_t round_line(uint64_t n) { return (n + Q_LINE - 1u) / Q_LINE * Q_LINE; }
+
+/* The block's layout for a shape; 0 when it does not fit in size_t. */
+static uint64_t layout(uint64_t cap, uint64_t nslots, unsigned nleases, uint64_t *slots_off,
+                       uint64_t *leases_off, uint64_t *data_off)
+{
+    *slots_off = round_line(sizeof(struct q_hdr));
+    *leases_off = round_line(*slots_off + nslots * sizeof(struct q_slot));
+    *data_off = round_line(*leases_off + (uint64_t)nleases * sizeof(struct q_lease));
+    uint64_t total = *data_off + cap;
+    return total > SIZE_MAX ? 0 : total;
+}
+
+static int wrap(weft_queue **out, weft_shm *shm, uint64_t cap, uint64_t nslots, unsigned nleases,
+                unsigned flags)
+{
+    weft_queue *q = (weft_queue *)calloc(1, sizeof *q);
+    if (!q)
+        return ENOMEM;
+    uint64_t so, lo, dof;
+    (void)layout(cap, nslots, nleases, &so, &lo, &dof);
+    unsigned char *base = (unsigned char *)weft_shm_addr(shm);
+    q->shm = shm;
+    q->h = (struct q_hdr *)(void *)base;
+    q->slots = (struct q_slot *)(void *)(base + so);
+    q->leases = (struct q_lease *)(void *)(base + lo);
+    q->data = base + dof;
+    q->cap = cap;
+    q->nslots = nslots;
+    q->nleases = nleases;
+    q->flags = flags;
+    *out = q;
+    return 0;
+}
+
+int weft_queue_create(weft_queue **out, const char *name, const weft_queue_opts *opts)
+{
+    if (!out)
+        return EINVAL;
+    weft_queue_opts o = {0, 0, 0, 0};
+    if (opts)
+        o = *opts;
+    if ((o.flags & ~(WEFT_QUEUE_JOINABLE | WEFT_QUEUE_SIMPLE)) != 0)
+        return EINVAL;
+    bool simple = (o.flags & WEFT_QUEUE_SIMPLE) != 0;
+    uint64_t cap = o.capacity ? round8(o.capacity) : (uint64_t)1 << 20;
+    uint64_t nslots = o.max_messages;
+    if (nslots == 0) {
+        nslots = simple ? cap / 8 : cap / 64;
+        if (nslots < 16)
+            nslots = 16;
+    }
+    unsigned nleases = simple ? 0 : (o.max_reserved ? o.max_reserved : 64);
+    if ((uint64_t)o.capacity > Q_CAP_MAX || nslots > Q_SLOTS_MAX || nleases > Q_LEASES_MAX ||
+        (simple && o.max_reserved))
+        return EINVAL;
+    uint64_t so, lo, dof;
+    uint64_t total = layout(cap, nslots, nleases, &so, &lo, &dof);
+    if (total == 0)
+        return ENOMEM;
+    weft_shm *shm;
+    int rc = weft_shm_create(&shm, name, (size_t)total);
+    if (rc)
+        return rc;
+    struct q_hdr *h = (struct q_hdr *)weft_shm_addr(shm);
+    h->version = Q_VERSION;
+    h->flags = o.flags;
+    h->nleases = nleases;
+    h->cap = cap;
+    h->nslots = nslots;
+    h->slots_off = so;
+    h->leases_off = lo;
+    h->data_off = dof;
+    h->total = total;
+    rc = weft_rlock_init(&h->plock, WEFT_SHARED | WEFT_NORECURSE);
+    if (rc == 0)
+        rc = weft_rlock_init(&h->clock, WEFT_SHARED | WEFT_NORECURSE);
+    struct q_lease *leases = (struct q_lease *)(void *)((unsigned char *)h + lo);
+    for (unsigned i = 0; rc == 0 && i < nleases; i++) {
+        rc = weft_rlock_init(&leases[i].lk, WEFT_SHARED | WEFT_NORECURSE);
+        leases[i].seq = Q_FREE_SEQ;
+    }
+    if (rc == 0)
+        rc = wrap(out, shm, cap, nslots, nleases, o.flags);
+    if (rc) {
+        if (name)
+            (void)weft_shm_unlink(name);
+        (void)weft_shm_detach(shm);
+        return rc;
+    }
+    STORE(&h->magic, Q_MAGIC);
+    return 0;
+}
+
+int weft_queue_attach(weft_queue **out, const char *name)
+{
+    if (!out || !name)
+        return EINVAL;
+    weft_shm *shm;
+    int rc = weft_shm_attach(&shm, name);
+    if (rc)
+        return rc;
+    size_t size = weft_shm_size(shm);
+    const struct q_hdr *h = (const struct q_hdr *)weft_shm_addr(shm);
+    if (size < sizeof *h) {
+        rc = EPROTO;
+    } else if (LOAD(&h->magic) == 0) {
+        rc = EAGAIN;
+    } else if (LOAD(&h->magic) != Q_MAGIC || h->version != Q_VERSION) {
+        rc = EPROTO;
+    } else {
+        uint64_t cap = h->cap, nslots = h->nslots;
+        unsigned nleases = h->nleases, flags = h->flags;
+        uint64_t so, lo, dof, total = 0;
+        if (cap > 0 && cap <= Q_CAP_MAX && cap % 8 == 0 && nslots > 0 && nslots <= Q_SLOTS_MAX &&
+            nleases <= Q_LEASES_MAX && (flags & ~(WEFT_QUEUE_JOINABLE | WEFT_QUEUE_SIMPLE)) == 0)
+            total = layout(cap, nslots, nleases, &so, &lo, &dof);
+        uint64_t tail = LOAD(&h->tail), head = LOAD(&h->head);
+        if (total == 0 || total != h->total || total != size || so != h->slots_off ||
+            lo != h->leases_off || dof != h->data_off || head > tail || tail - head > nslots ||
+            h->rd < head || h->rd > tail)
+            rc = EPROTO;
+        else
+            rc = wrap(out, shm, cap, nslots, nleases, flags);
+    }
+    if (rc)
+        (void)weft_shm_detach(shm);
+    return rc;
+}
+
+void weft_queue_free(weft_queue *q)
+{
+    if (!q)
+        return;
+    (void)weft_shm_detach(q->shm);
+    free(q);
+}
+
+int weft_queue_unlink(const char *name) { return weft_shm_unlink(name); }
+
+size_t weft_queue_capacity(const weft_queue *q) { return (size_t)q->cap; }
+size_t weft_queue_max_messages(const weft_queue *q) { return (size_t)q->nslots; }
+
+/* ---- slots ---------------------------------------------------------- */
+
+static struct q_slot *slot(const weft_queue *q, uint64_t seq)
+{
+    return &q->slots[seq % q->nslots];
+}
+
+/* Whether a committed slot describes bytes inside the data ring. */
+static bool slot_ok(const weft_queue *q, const struct q_slot *s)
+{
+    uint64_t off = s->start % q->cap;
+    return s->start <= Q_POS_MAX && s->start % 8 == 0 && s->len <= q->cap &&
+           off + round8(s->len) <= q->cap;
+}
+
+static bool state_ok(const weft_queue *q, uint32_t st)
+{
+    return st == Q_ST_READY || st == Q_ST_DONE || (st >= Q_ST_LEASED && st - Q_ST_LEASED < q->nleases);
+}
+
+/* ---- locks -------------------------------------------------------------
+ * Both locks are robust: EOWNERDEAD returns holding the lock, a result the
+ * thread-safety analysis cannot express, so the lock helpers and their
+ * callers are outside it. Lock errors other than those mean a damaged
+ * block (a lock made unrecoverable by a failed repair): EPROTO. */
+
+static int lock_result(int rc)
+{
+    return rc == 0 ? 0 : rc == ETIMEDOUT ? ETIMEDOUT : EPROTO;
+}
+
+static int lock_producers(weft_queue *q, int64_t deadline) WEFT_NO_THREAD_SAFETY_ANALYSIS
+{
+    int rc = weft_rlock_acquire_until(&q->h->plock, deadline);
+    if (rc == EOWNERDEAD) /* a put's state is one store: nothing to repair */
+        rc = weft_rlock_consistent(&q->h->plock);
+    return lock_result(rc);
+}
+
+static void unlock(weft_rlock *lk) WEFT_NO_THREAD_SAFETY_ANALYSIS
+{
+    (void)weft_rlock_release(lk);
+}
+
+static void bump_and_wake(uint32_t *seq, const uint32_t *waiters, int n, bool always)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (always || LOAD_SC(waiters) != 0) {
+        __atomic_fetch_add(seq, 1u, __ATOMIC_SEQ_CST);
+        if (LOAD_SC(waiters) != 0)
+            (void)weft_futex_wake(seq, n, WEFT_SHARED);
+    }
+}
+
+/* Move head over DONE messages (clock held). Returns whether it moved. */
+static bool reclaim(weft_queue *q, uint64_t tail)
+{
+    uint64_t head = q->h->head, h0 = head;
+    while (head < tail && slot(q, head)->state == Q_ST_DONE)
+        head++;
+    if (head != h0)
+        __atomic_store_n(&q->h->head, head, __ATOMIC_SEQ_CST);
+    return head != h0;
+}
+
+/* Move rd to the first READY message at or after from (clock held). */
+static void advance_rd(weft_queue *q, uint64_t from, uint64_t tail)
+{
+    while (from < tail && slot(q, from)->state != Q_ST_READY)
+        from++;
+    q->h->rd = from;
+}
+
+/* Check the consumer-side indices against tail and the shape. */
+static bool indices_ok(const weft_queue *q, uint64_t tail)
+{
+    uint64_t head = q->h->head, rd = q->h->rd;
+    return head <= tail && tail - head <= q->nslots && rd >= head && rd <= tail;
+}
+
+/* Free the leases whose holders died; their messages become READY again.
+ * clock held. Returns whether a message came back. */
+static bool reap(weft_queue *q, uint64_t tail) WEFT_NO_THREAD_SAFETY_ANALYSIS
+{
+    bool back = false;
+    uint64_t head = q->h->head;
+    for (unsigned i = 0; i < q->nleases; i++) {
+        struct q_lease *l = &q->leases[i];
+        uint64_t seq = l->seq;
+        if (seq == Q_FREE_SEQ)
+            continue;
+        int rc = weft_rlock_try_acquire(&l->lk);
+        if (rc == EOWNERDEAD)
+            rc = weft_rlock_consistent(&l->lk);
+        if (rc != 0)
+            continue; /* held by a live thread (EBUSY) */
+        if (seq >= head && seq < tail && slot(q, seq)->state == Q_ST_LEASED + i) {
+            slot(q, seq)->state = Q_ST_READY;
+            if (seq < q->h->rd)
+                q->h->rd = seq;
+            __atomic_fetch_sub(&q->h->taken, 1u, __ATOMIC_RELAXED);
+            back = true;
+        }
+        l->seq = Q_FREE_SEQ;
+        __atomic_fetch_sub(&q->h->nleased, 1u, __ATOMIC_RELAXED);
+        (void)weft_rlock_release(&l->lk);
+    }
+    return back;
+}
+
+/* Rebuild the consumer bookkeeping from the slot states after a consumer
+ * died holding clock (clock held). */
+static int repair(weft_queue *q)
+{
+    uint64_t tail = LOAD(&q->h->tail), head = q->h->head;
+    if (head > tail || tail - head > q->nslots)
+        return EPROTO;
+    uint32_t nleased = 0;
+    for (unsigned i = 0; i < q->nleases; i++)
+        nleased += q->leases[i].seq != Q_FREE_SEQ;
+    __atomic_store_n(&q->h->nleased, nleased, __ATOMIC_RELAXED);
+    q->h->rd = head;
+    (void)reap(q, tail);
+    uint64_t ready = 0;
+    for (uint64_t s = head; s < tail; s++) {
+        uint32_t st = slot(q, s)->state;
+        if (!state_ok(q, st))
+            return EPROTO;
+        ready += st == Q_ST_READY;
+    }
+    (void)reclaim(q, tail);
+    advance_rd(q, q->h->head, tail);
+    __atomic_store_n(&q->h->taken, tail - ready, __ATOMIC_RELAXED);
+    return 0;
+}
+
+static int lock_consumers(weft_queue *q, int64_t deadline) WEFT_NO_THREAD_SAFETY_ANALYSIS
+{
+    int rc = weft_rlock_acquire_until(&q->h->clock, deadline);
+    if (rc == EOWNERDEAD) {
+        rc = repair(q);
+        if (rc == 0)
+            rc = weft_rlock_consistent(&q->h->clock);
+        if (rc) {
+            /* Unrepairable: releasing without consistent makes the lock
+             * unrecoverable, so every later call reports the damage. */
+            (void)weft_rlock_release(&q->h->clock);
+            return EPROTO;
+        }
+    }
+    return lock_result(rc);
+}
+
+/* ---- put ------------------------------------------------------------ */
+
+/* Append the message if it fits (plock held): 0, EAGAIN (full; *seen_head
+ * is the head it saw), EPIPE, EPROTO. */
+static int put_locked(weft_queue *q, const void *msg, size_t len, uint64_t *seen_head)
+{
+    struct q_hdr *h = q->h;
+    uint64_t tail = __atomic_load_n(&h->tail, __ATOMIC_RELAXED), head = LOAD(&h->head);
+    *seen_head = head;
+    if (LOAD(&h->closed))
+        return EPIPE;
+    if (head > tail || tail - head > q->nslots)
+        return EPROTO;
+    if (tail - head == q->nslots)
+        return EAGAIN;
+    uint64_t r = round8(len), last_end = 0;
+    if (tail > 0) {
+        const struct q_slot *s = slot(q, tail - 1);
+        if (!slot_ok(q, s))
+            return EPROTO;
+        last_end = s->start + round8(s->len);
+    }
+    uint64_t pos = last_end;
+    if (pos % q->cap + r > q->cap)
+        pos += q->cap - pos % q->cap; /* never split: skip the ring's end */
+    uint64_t oldest = pos;
+    if (tail != head) {
+        const struct q_slot *s = slot(q, head);
+        oldest = s->start;
+        if (!slot_ok(q, s) || oldest > last_end || last_end - oldest > q->cap)
+            return EPROTO;
+    }
+    if (pos + r - oldest > q->cap)
+        return EAGAIN;
+    if (len)
+        memcpy(q->data + pos % q->cap, msg, len);
+    struct q_slot *s = slot(q, tail);
+    /* Atomic because weft_queue_full reads slots without the lock. */
+    __atomic_store_n(&s->start, pos, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->len, (uint32_t)len, __ATOMIC_RELAXED);
+    s->state = Q_ST_READY;
+    __atomic_store_n(&h->tail, tail + 1, __ATOMIC_SEQ_CST); /* the commit */
+    return 0;
+}
+
+static int put_once(weft_queue *q, const void *msg, size_t len, int64_t deadline,
+                    uint64_t *seen_head)
+{
+    int rc = lock_producers(q, deadline);
+    if (rc)
+        return rc;
+    rc = put_locked(q, msg, len, seen_head);
+    unlock(&q->h->plock);
+    if (rc == 0)
+        bump_and_wake(&q->h->put_seq, &q->h->get_waiters, 1, false);
+    return rc;
+}
+
+static int reap_now(weft_queue *q, int64_t deadline) WEFT_NO_THREAD_SAFETY_ANALYSIS
+{
+    int rc = lock_consumers(q, deadline);
+    if (rc)
+        return rc;
+    uint64_t tail = LOAD(&q->h->tail);
+    bool back = false, freed = false;
+    if (indices_ok(q, tail)) {
+        back = reap(q, tail);
+        freed = reclaim(q, tail);
+    }
+    unlock(&q->h->clock);
+    if (back)
+        bump_and_wake(&q->h->put_seq, &q->h->get_waiters, INT32_MAX, true);
+    if (freed)
+        bump_and_wake(&q->h->free_seq, &q->h->put_waiters, INT32_MAX, false);
+    return 0;
+}
+
+/* The wait deadline: with leases out, wake up now and then to reap. */
+static int64_t slice(const weft_queue *q, int64_t deadline)
+{
+    if (LOAD(&q->h->nleased) == 0)
+        return deadline;
+    int64_t s = weft_time_deadline_ns(Q_REAP_SLICE_NS);
+    return s < deadline ? s : deadline;
+}
+
+static int put_wait(weft_queue *q, const void *msg, size_t len, int64_t deadline, bool try_only)
+{
+    if (!q || (!msg && len))
+        return EINVAL;
+    if (len > q->cap || len > UINT32_MAX)
+        return EMSGSIZE;
+    struct q_hdr *h = q->h;
+    bool reaped = false;
+    for (;;) {
+        uint32_t seen = LOAD(&h->free_seq);
+        uint64_t head;
+        int rc = put_once(q, msg, len, deadline, &head);
+        if (rc != EAGAIN)
+            return rc;
+        if (!reaped && LOAD(&h->nleased) != 0) {
+            reaped = true; /* space may be held by dead reservations */
+            rc = reap_now(q, deadline);
+            if (rc)
+                return rc;
+            continue;
+        }
+        reaped = false;
+        if (try_only)
+            return EAGAIN;
+        if (deadline != WEFT_DEADLINE_NEVER && weft_time_now_ns() >= deadline)
+            return ETIMEDOUT;
+        __atomic_fetch_add(&h->put_waiters, 1u, __ATOMIC_SEQ_CST);
+        if (LOAD_SC(&h->head) == head && !LOAD_SC(&h->closed))
+            (void)weft_futex_wait(&h->free_seq, seen, slice(q, deadline), WEFT_SHARED);
+        __atomic_fetch_sub(&h->put_waiters, 1u, __ATOMIC_SEQ_CST);
+    }
+}
+
+int weft_queue_put(weft_queue *q, const void *msg, size_t len)
+{
+    return put_wait(q, msg, len, WEFT_DEADLINE_NEVER, false);
+}
+
+int weft_queue_try_put(weft_queue *q, const void *msg, size_t len)
+{
+    return put_wait(q, msg, len, WEFT_DEADLINE_NEVER, true);
+}
+
+int weft_queue_put_until(weft_queue *q, const void *msg, size_t len, int64_t deadline_ns)
+{
+    return put_wait(q, msg, len, deadline_ns, false);
+}
+
+int weft_queue_put_for(weft_queue *q, const void *msg, size_t len, int64_t timeout_ns)
+{
+    if (timeout_ns < 0)
+        return EINVAL;
+    return put_wait(q, msg, len, weft_time_deadline_ns(timeout_ns), false);
+}
+
+/* ---- get and reserve ------------------------------------------------ */
+
+struct take {
+    void *buf;     /* copy into buf[0..cap), or */
+    void **alloc;  /* into a new allocation */
+    size_t cap;
+    size_t *len;
+    weft_queue_ticket *ticket; /* reserve when not NULL */
+};
+
+/* A free lease, acquired (clock held); -1 if none. */
+static int lease_take(weft_queue *q) WEFT_NO_THREAD_SAFETY_ANALYSIS
+{
+    for (unsigned i = 0; i < q->nleases; i++) {
+        struct q_lease *l = &q->leases[i];
+        if (l->seq != Q_FREE_SEQ)
+            continue;
+        int rc = weft_rlock_try_acquire(&l->lk);
+        if (rc == EOWNERDEAD)
+            rc = weft_rlock_consistent(&l->lk);
+        if (rc == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+/* Give back a lease taken by lease_take and not used. */
+static void lease_put(weft_queue *q, unsigned i) WEFT_NO_THREAD_SAFETY_ANALYSIS
+{
+    (void)weft_rlock_release(&q->leases[i].lk);
+}
+
+/* Take the message at rd if there is one (clock held): 0, EAGAIN (empty;
+ * *seen_tail is the tail it saw), EPIPE, EMSGSIZE, ENOBUFS, ENOMEM, EPROTO.
+ * *back: a dead reservation's message returned; *freed: head moved. */
+static int get_locked(weft_queue *q, const struct take *tk, uint64_t *seen_tail, bool *back,
+                      bool *freed)
+{
+    struct q_hdr *h = q->h;
+    uint64_t tail = LOAD(&h->tail);
+    *seen_tail = tail;
+    if (!indices_ok(q, tail))
+        return EPROTO;
+    if (h->rd == tail && LOAD(&h->nleased) != 0)
+        *back = reap(q, tail);
+    uint64_t seq = h->rd;
+    if (seq == tail)
+        return LOAD(&h->closed) ? EPIPE : EAGAIN;
+    struct q_slot *s = slot(q, seq);
+    if (s->state != Q_ST_READY || !slot_ok(q, s))
+        return EPROTO;
+    size_t len = s->len;
+    *tk->len = len;
+    if (!tk->alloc && len > tk->cap)
+        return EMSGSIZE;
+    int lease = -1;
+    if (tk->ticket) {
+        lease = lease_take(q);
+        if (lease < 0)
+            return ENOBUFS;
+    }
+    void *dst = tk->buf;
+    if (tk->alloc) {
+        dst = malloc(len ? len : 1);
+        if (!dst) {
+            if (lease >= 0)
+                lease_put(q, (unsigned)lease);
+            return ENOMEM;
+        }
+        *tk->alloc = dst;
+    }
+    if (len)
+        memcpy(dst, q->data + s->start % q->cap, len);
+    if (lease >= 0) {
+        q->leases[lease].seq = seq;
+        __atomic_store_n(&s->state, Q_ST_LEASED + (uint32_t)lease, __ATOMIC_SEQ_CST); /* commit */
+        __atomic_fetch_add(&h->nleased, 1u, __ATOMIC_RELAXED);
+        *tk->ticket = seq;
+    } else {
+        __atomic_store_n(&s->state, Q_ST_DONE, __ATOMIC_SEQ_CST); /* commit */
+    }
+    __atomic_fetch_add(&h->taken, 1u, __ATOMIC_RELAXED);
+    advance_rd(q, seq + 1, tail);
+    *freed = reclaim(q, tail);
+    return 0;
+}
+
+static int get_once(weft_queue *q, const struct take *tk, int64_t deadline, uint64_t *seen_tail)
+{
+    int rc = lock_consumers(q, deadline);
+    if (rc)
+        return rc;
+    bool back = false, freed = false;
+    rc = get_locked(q, tk, seen_tail, &back, &freed);
+    unlock(&q->h->clock);
+    if (back)
+        bump_and_wake(&q->h->put_seq, &q->h->get_waiters, INT32_MAX, true);
+    if (freed)
+        bump_and_wake(&q->h->free_seq, &q->h->put_waiters, 1, false);
+    return rc;
+}
+
+static int get_wait(weft_queue *q, const struct take *tk, int64_t deadline, bool try_only)
+{
+    struct q_hdr *h = q->h;
+    for (;;) {
+        uint32_t seen = LOAD(&h->put_seq);
+        uint64_t tail;
+        int rc = get_once(q, tk, deadline, &tail);
+        if (rc != EAGAIN)
+            return rc;
+        if (try_only)
+            return EAGAIN;
+        if (deadline != WEFT_DEADLINE_NEVER && weft_time_now_ns() >= deadline)
+            return ETIMEDOUT;
+        __atomic_fetch_add(&h->get_waiters, 1u, __ATOMIC_SEQ_CST);
+        if (LOAD_SC(&h->tail) == tail && !LOAD_SC(&h->closed))
+            (void)weft_futex_wait(&h->put_seq, seen, slice(q, deadline), WEFT_SHARED);
+        __atomic_fetch_sub(&h->get_waiters, 1u, __ATOMIC_SEQ_CST);
+    }
+}
+
+static int get_args(const weft_queue *q, const void *buf, size_t cap, const size_t *len)
+{
+    return !q || !len || (!buf && cap) ? EINVAL : 0;
+}
+
+int weft_queue_get(weft_queue *q, void *buf, size_t cap, size_t *len)
+{
+    return weft_queue_get_until(q, buf, cap, len, WEFT_DEADLINE_NEVER);
+}
+
+int weft_queue_try_get(weft_queue *q, void *buf, size_t cap, size_t *len)
+{
+    int rc = get_args(q, buf, cap, len);
+    struct take tk = {buf, NULL, cap, len, NULL};
+    return rc ? rc : get_wait(q, &tk, WEFT_DEADLINE_NEVER, true);
+}
+
+int weft_queue_get_until(weft_queue *q, void *buf, size_t cap, size_t *len, int64_t deadline_ns)
+{
+    int rc = get_args(q, buf, cap, len);
+    struct take tk = {buf, NULL, cap, len, NULL};
+    return rc ? rc : get_wait(q, &tk, deadline_ns, false);
+}
+
+int weft_queue_get_for(weft_queue *q, void *buf, size_t cap, size_t *len, int64_t timeout_ns)
+{
+    if (timeout_ns < 0)
+        return EINVAL;
+    return weft_queue_get_until(q, buf, cap, len, weft_time_deadline_ns(timeout_ns));
+}
+
+int weft_queue_get_alloc_until(weft_queue *q, void **msg, size_t *len, int64_t deadline_ns)
+{
+    if (!q || !msg || !len)
+        return EINVAL;
+    struct take tk = {NULL, msg, 0, len, NULL};
+    return get_wait(q, &tk, deadline_ns, false);
+}
+
+int weft_queue_reserve_until(weft_queue *q, void *buf, size_t cap, size_t *len,
+                             weft_queue_ticket *ticket, int64_t deadline_ns)
+{
+    int rc = get_args(q, buf, cap, len);
+    if (rc || !ticket)
+        return EINVAL;
+    if (q->nleases == 0)
+        return ENOTSUP;
+    struct take tk = {buf, NULL, cap, len, ticket};
+    return get_wait(q, &tk, deadline_ns, false);
+}
+
+/* ack (done) or release (back to the queue) a reservation. */
+static int settle(weft_queue *q, weft_queue_ticket ticket, bool done) WEFT_NO_THREAD_SAFETY_ANALYSIS
+{
+    if (!q)
+        return EINVAL;
+    if (q->nleases == 0)
+        return ENOTSUP;
+    int rc = lock_consumers(q, WEFT_DEADLINE_NEVER);
+    if (rc)
+        return rc;
+    struct q_hdr *h = q->h;
+    uint64_t tail = LOAD(&h->tail);
+    bool freed = false;
+    struct q_slot *s = slot(q, ticket);
+    uint32_t st = s->state;
+    if (!indices_ok(q, tail)) {
+        rc = EPROTO;
+    } else if (ticket < h->head || ticket >= tail || st < Q_ST_LEASED ||
+               st - Q_ST_LEASED >= q->nleases || q->leases[st - Q_ST_LEASED].seq != ticket ||
+               !weft_rlock_is_owned(&q->leases[st - Q_ST_LEASED].lk)) {
+        rc = EPERM;
+    } else {
+        struct q_lease *l = &q->leases[st - Q_ST_LEASED];
+        if (done) {
+            __atomic_store_n(&s->state, Q_ST_DONE, __ATOMIC_SEQ_CST); /* commit */
+        } else {
+            __atomic_store_n(&s->state, Q_ST_READY, __ATOMIC_SEQ_CST); /* commit */
+            if (ticket < h->rd)
+                h->rd = ticket;
+            __atomic_fetch_sub(&h->taken, 1u, __ATOMIC_RELAXED);
+        }
+        l->seq = Q_FREE_SEQ;
+        __atomic_fetch_sub(&h->nleased, 1u, __ATOMIC_RELAXED);
+        (void)weft_rlock_release(&l->lk);
+        freed = reclaim(q, tail);
+    }
+    unlock(&h->clock);
+    if (rc == 0 && !done)
+        bump_and_wake(&h->put_seq, &h->get_waiters, 1, true);
+    if (freed)
+        bump_and_wake(&h->free_seq, &h->put_waiters, INT32_MAX, false);
+    return rc;
+}
+
+int weft_queue_ack(weft_queue *q, weft_queue_ticket ticket) { return settle(q, ticket, true); }
+
+int weft_queue_release(weft_queue *q, weft_queue_ticket ticket)
+{
+    return settle(q, ticket, false);
+}
+
+/* ---- state ---------------------------------------------------------- */
+
+size_t weft_queue_qsize(const weft_queue *q)
+{
+    uint64_t taken = LOAD(&q->h->taken), tail = LOAD(&q->h->tail);
+    /* taken first: it never passes a tail read after it. */
+    return tail > taken ? (size_t)(tail - taken) : 0;
+}
+
+int weft_queue_empty(const weft_queue *q) { return weft_queue_qsize(q) == 0; }
+
+int weft_queue_full(const weft_queue *q)
+{
+    uint64_t head = LOAD(&q->h->head), tail = LOAD(&q->h->tail);
+    if (tail - head >= q->nslots)
+        return 1;
+    if (tail == head || tail == 0)
+        return 0;
+    /* Slots read without the producers' lock may be rewritten meanwhile:
+     * atomic loads, and the answer is as approximate as documented. */
+    const struct q_slot *old = slot(q, head), *last = slot(q, tail - 1);
+    uint64_t start = __atomic_load_n(&old->start, __ATOMIC_RELAXED);
+    uint64_t end = __atomic_load_n(&last->start, __ATOMIC_RELAXED) +
+                   round8(__atomic_load_n(&last->len, __ATOMIC_RELAXED));
+    return end >= start && end - start >= q->cap;
+}
+
+int weft_queue_close(weft_queue *q)
+{
+    if (!q)
+        return EINVAL;
+    __atomic_store_n(&q->h->closed, 1u, __ATOMIC_SEQ_CST);
+    bump_and_wake(&q->h->put_seq, &q->h->get_waiters, INT32_MAX, true);
+    bump_and_wake(&q->h->free_seq, &q->h->put_waiters, INT32_MAX, true);
+    return 0;
+}
+
+int weft_queue_closed(const weft_queue *q) { return LOAD(&q->h->closed) != 0; }
+
+/* ---- joinable ------------------------------------------------------- */
+
+int weft_queue_task_done(weft_queue *q)
+{
+    if (!q)
+        return EINVAL;
+    if (!(q->flags & WEFT_QUEUE_JOINABLE))
+        return ENOTSUP;
+    struct q_hdr *h = q->h;
+    uint64_t done = LOAD(&h->tasks_done);
+    do {
+        if (done >= LOAD(&h->tail))
+            return EINVAL;
+    } while (!__atomic_compare_exchange_n(&h->tasks_done, &done, done + 1, false,
+                                          __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE));
+    bump_and_wake(&h->done_seq, &h->join_waiters, INT32_MAX, false);
+    return 0;
+}
+
+int weft_queue_join_until(weft_queue *q, int64_t deadline_ns)
+{
+    if (!q)
+        return EINVAL;
+    if (!(q->flags & WEFT_QUEUE_JOINABLE))
+        return ENOTSUP;
+    struct q_hdr *h = q->h;
+    for (;;) {
+        uint32_t seen = LOAD(&h->done_seq);
+        if (LOAD_SC(&h->tasks_done) >= LOAD_SC(&h->tail))
+            return 0;
+        if (deadline_ns != WEFT_DEADLINE_NEVER && weft_time_now_ns() >= deadline_ns)
+            return ETIMEDOUT;
+        __atomic_fetch_add(&h->join_waiters, 1u, __ATOMIC_SEQ_CST);
+        if (LOAD_SC(&h->tasks_done) < LOAD_SC(&h->tail))
+            (void)weft_futex_wait(&h->done_seq, seen, deadline_ns, WEFT_SHARED);
+        __atomic_fetch_sub(&h->join_waiters, 1u, __ATOMIC_SEQ_CST);
+    }
+}
+
+int weft_queue_join(weft_queue *q) { return weft_queue_join_until(q, WEFT_DEADLINE_NEVER); }
