@@ -33,12 +33,25 @@
  *
  *   Wake-ups: consumers sleep on put_seq, producers on free_seq, joiners on
  *   done_seq. A sleeper counts itself in *_waiters (seq_cst), then checks
- *   the word that would show progress (tail, head, tasks_done) before
- *   sleeping; a waker publishes progress (seq_cst), then reads the waiter
- *   count and, when non-zero, bumps the seq and wakes. One of the two
- *   always sees the other (Dekker): no lost wake-up. Returning a message
- *   to the queue (release, reap) bumps put_seq unconditionally, as tail
- *   does not show it. The protocol is modelled in spin/queue_wakeup.pml.
+ *   the word that would show progress (tail, head) before sleeping; a
+ *   waker publishes progress (seq_cst), then reads the waiter count and,
+ *   when non-zero, bumps the seq and wakes. One of the two always sees the
+ *   other (Dekker): no lost wake-up between live processes.
+ *
+ *   A waker can die between its commit and its wake. So a sleeper sleeps
+ *   without a time limit ("parks") only while no one can be in that
+ *   window: consumers only while plock is free and no reservation is out
+ *   (everything that makes a message available - put, release, reaping a
+ *   dead reservation - runs under plock), producers only while clock is
+ *   free and no reservation is out (everything that frees space runs under
+ *   clock). Parkers count themselves in *_parked and then look at the lock;
+ *   whoever takes the lock then reads *_parked and wakes them first, so
+ *   they look again, see the lock held, and sleep at most REAP_SLICE_NS at
+ *   a time from then on. A waker that dies in the window thus delays its
+ *   sleepers by one slice at most, and the slices also notice
+ *   reservations whose holders died. Joiners and closers are rare: joins
+ *   always sleep in slices, and close runs under both locks. The protocol
+ *   is modelled in spin/queue_wakeup.pml.
  *
  *   Trust: the shape (cap, nslots, nleases) is copied into the handle at
  *   create/attach after validation; everything read later from the block
@@ -249,9 +262,22 @@ static int lock_result(int rc)
     return rc == 0 ? 0 : rc == ETIMEDOUT ? ETIMEDOUT : EPROTO;
 }
 
+/* Wake the sleepers parked on seq: the caller now holds the lock they
+ * watch, so they sleep in slices until it is released. */
+static void unpark(uint32_t *seq, const uint32_t *parked)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (LOAD_SC(parked) != 0) {
+        __atomic_fetch_add(seq, 1u, __ATOMIC_SEQ_CST);
+        (void)weft_futex_wake(seq, INT32_MAX, WEFT_SHARED);
+    }
+}
+
 static int lock_producers(weft_queue *q, int64_t deadline) WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
     int rc = weft_rlock_acquire_until(&q->h->plock, deadline);
+    if (rc == 0 || rc == EOWNERDEAD)
+        unpark(&q->h->put_seq, &q->h->get_parked);
     if (rc == EOWNERDEAD) /* a put's state is one store: nothing to repair */
         rc = weft_rlock_consistent(&q->h->plock);
     return lock_result(rc);
@@ -298,11 +324,12 @@ static bool indices_ok(const weft_queue *q, uint64_t tail)
     return head <= tail && tail - head <= q->nslots && rd >= head && rd <= tail;
 }
 
-/* Free the leases whose holders died; their messages become READY again.
+/* Free the leases whose holders died; their messages become READY again,
+ * under plock as everything that makes a message available (see the top).
  * clock held. Returns whether a message came back. */
 static bool reap(weft_queue *q, uint64_t tail) WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
-    bool back = false;
+    bool back = false, plocked = false;
     uint64_t head = q->h->head;
     for (unsigned i = 0; i < q->nleases; i++) {
         struct q_lease *l = &q->leases[i];
@@ -314,8 +341,14 @@ static bool reap(weft_queue *q, uint64_t tail) WEFT_NO_THREAD_SAFETY_ANALYSIS
             rc = weft_rlock_consistent(&l->lk);
         if (rc != 0)
             continue; /* held by a live thread (EBUSY) */
-        if (seq >= head && seq < tail && slot(q, seq)->state == Q_ST_LEASED + i) {
-            slot(q, seq)->state = Q_ST_READY;
+        bool leased = seq >= head && seq < tail && slot(q, seq)->state == Q_ST_LEASED + i;
+        if (leased && !plocked && lock_producers(q, WEFT_DEADLINE_NEVER) != 0) {
+            (void)weft_rlock_release(&l->lk); /* damaged: leave it be */
+            break;
+        }
+        plocked = plocked || leased;
+        if (leased) {
+            __atomic_store_n(&slot(q, seq)->state, Q_ST_READY, __ATOMIC_SEQ_CST);
             if (seq < q->h->rd)
                 q->h->rd = seq;
             __atomic_fetch_sub(&q->h->taken, 1u, __ATOMIC_RELAXED);
@@ -325,6 +358,8 @@ static bool reap(weft_queue *q, uint64_t tail) WEFT_NO_THREAD_SAFETY_ANALYSIS
         __atomic_fetch_sub(&q->h->nleased, 1u, __ATOMIC_RELAXED);
         (void)weft_rlock_release(&l->lk);
     }
+    if (plocked)
+        unlock(&q->h->plock);
     return back;
 }
 
@@ -357,6 +392,8 @@ static int repair(weft_queue *q)
 static int lock_consumers(weft_queue *q, int64_t deadline) WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
     int rc = weft_rlock_acquire_until(&q->h->clock, deadline);
+    if (rc == 0 || rc == EOWNERDEAD)
+        unpark(&q->h->free_seq, &q->h->put_parked);
     if (rc == EOWNERDEAD) {
         rc = repair(q);
         if (rc == 0)
@@ -448,13 +485,32 @@ static int reap_now(weft_queue *q, int64_t deadline) WEFT_NO_THREAD_SAFETY_ANALY
     return 0;
 }
 
-/* The wait deadline: with leases out, wake up now and then to reap. */
-static int64_t slice(const weft_queue *q, int64_t deadline)
+/* Sleep on *seq (last seen as `seen`) until it moves, unless *progress
+ * has moved past `before` or the queue closed meanwhile. Parks (sleeps
+ * without a limit) only while `watched` is free and no reservation is out;
+ * else sleeps at most one slice (see the top of this file). */
+static void await_progress(weft_queue *q, uint32_t *seq, uint32_t seen, uint32_t *waiters,
+                           uint32_t *parked, const weft_rlock *watched,
+                           const uint64_t *progress, uint64_t before, int64_t deadline)
 {
-    if (LOAD(&q->h->nleased) == 0)
-        return deadline;
-    int64_t s = weft_time_deadline_ns(Q_REAP_SLICE_NS);
-    return s < deadline ? s : deadline;
+    struct q_hdr *h = q->h;
+    __atomic_fetch_add(waiters, 1u, __ATOMIC_SEQ_CST);
+    __atomic_fetch_add(parked, 1u, __ATOMIC_SEQ_CST);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    bool park = LOAD_SC(&h->nleased) == 0 && !weft_rlock_is_locked(watched);
+    if (!park)
+        __atomic_fetch_sub(parked, 1u, __ATOMIC_SEQ_CST);
+    if (LOAD_SC(progress) == before && !LOAD_SC(&h->closed)) {
+        int64_t until = deadline;
+        if (!park) {
+            int64_t s = weft_time_deadline_ns(Q_REAP_SLICE_NS);
+            until = s < deadline ? s : deadline;
+        }
+        (void)weft_futex_wait(seq, seen, until, WEFT_SHARED);
+    }
+    if (park)
+        __atomic_fetch_sub(parked, 1u, __ATOMIC_SEQ_CST);
+    __atomic_fetch_sub(waiters, 1u, __ATOMIC_SEQ_CST);
 }
 
 static int put_wait(weft_queue *q, const void *msg, size_t len, int64_t deadline, bool try_only)
@@ -483,10 +539,8 @@ static int put_wait(weft_queue *q, const void *msg, size_t len, int64_t deadline
             return EAGAIN;
         if (deadline != WEFT_DEADLINE_NEVER && weft_time_now_ns() >= deadline)
             return ETIMEDOUT;
-        __atomic_fetch_add(&h->put_waiters, 1u, __ATOMIC_SEQ_CST);
-        if (LOAD_SC(&h->head) == head && !LOAD_SC(&h->closed))
-            (void)weft_futex_wait(&h->free_seq, seen, slice(q, deadline), WEFT_SHARED);
-        __atomic_fetch_sub(&h->put_waiters, 1u, __ATOMIC_SEQ_CST);
+        await_progress(q, &h->free_seq, seen, &h->put_waiters, &h->put_parked, &h->clock,
+                       &h->head, head, deadline);
     }
 }
 
@@ -588,7 +642,9 @@ static int get_locked(weft_queue *q, const struct take *tk, uint64_t *seen_tail,
     if (lease >= 0) {
         q->leases[lease].seq = seq;
         __atomic_store_n(&s->state, Q_ST_LEASED + (uint32_t)lease, __ATOMIC_SEQ_CST); /* commit */
-        __atomic_fetch_add(&h->nleased, 1u, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&h->nleased, 1u, __ATOMIC_SEQ_CST);
+        /* Parked consumers must now watch this reservation's holder. */
+        unpark(&h->put_seq, &h->get_parked);
         *tk->ticket = seq;
     } else {
         __atomic_store_n(&s->state, Q_ST_DONE, __ATOMIC_SEQ_CST); /* commit */
@@ -627,10 +683,8 @@ static int get_wait(weft_queue *q, const struct take *tk, int64_t deadline, bool
             return EAGAIN;
         if (deadline != WEFT_DEADLINE_NEVER && weft_time_now_ns() >= deadline)
             return ETIMEDOUT;
-        __atomic_fetch_add(&h->get_waiters, 1u, __ATOMIC_SEQ_CST);
-        if (LOAD_SC(&h->tail) == tail && !LOAD_SC(&h->closed))
-            (void)weft_futex_wait(&h->put_seq, seen, slice(q, deadline), WEFT_SHARED);
-        __atomic_fetch_sub(&h->get_waiters, 1u, __ATOMIC_SEQ_CST);
+        await_progress(q, &h->put_seq, seen, &h->get_waiters, &h->get_parked, &h->plock,
+                       &h->tail, tail, deadline);
     }
 }
 
@@ -708,18 +762,23 @@ static int settle(weft_queue *q, weft_queue_ticket ticket, bool done) WEFT_NO_TH
         rc = EPERM;
     } else {
         struct q_lease *l = &q->leases[st - Q_ST_LEASED];
-        if (done) {
-            __atomic_store_n(&s->state, Q_ST_DONE, __ATOMIC_SEQ_CST); /* commit */
-        } else {
-            __atomic_store_n(&s->state, Q_ST_READY, __ATOMIC_SEQ_CST); /* commit */
-            if (ticket < h->rd)
-                h->rd = ticket;
-            __atomic_fetch_sub(&h->taken, 1u, __ATOMIC_RELAXED);
+        /* A release makes a message available: under plock as well. */
+        if (!done)
+            rc = lock_producers(q, WEFT_DEADLINE_NEVER);
+        if (rc == 0) {
+            /* the commit */
+            __atomic_store_n(&s->state, done ? Q_ST_DONE : Q_ST_READY, __ATOMIC_SEQ_CST);
+            if (!done) {
+                if (ticket < h->rd)
+                    h->rd = ticket;
+                __atomic_fetch_sub(&h->taken, 1u, __ATOMIC_RELAXED);
+                unlock(&h->plock);
+            }
+            l->seq = Q_FREE_SEQ;
+            __atomic_fetch_sub(&h->nleased, 1u, __ATOMIC_RELAXED);
+            (void)weft_rlock_release(&l->lk);
+            freed = reclaim(q, tail);
         }
-        l->seq = Q_FREE_SEQ;
-        __atomic_fetch_sub(&h->nleased, 1u, __ATOMIC_RELAXED);
-        (void)weft_rlock_release(&l->lk);
-        freed = reclaim(q, tail);
     }
     unlock(&h->clock);
     if (rc == 0 && !done)
@@ -763,11 +822,23 @@ int weft_queue_full(const weft_queue *q)
     return end >= start && end - start >= q->cap;
 }
 
-int weft_queue_close(weft_queue *q)
+int weft_queue_close(weft_queue *q) WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
     if (!q)
         return EINVAL;
+    /* Under both locks, so that sleepers parked on either are woken first
+     * and a closer that dies before its wake-up delays them one slice. */
+    int rc = lock_consumers(q, WEFT_DEADLINE_NEVER);
+    if (rc == 0) {
+        rc = lock_producers(q, WEFT_DEADLINE_NEVER);
+        if (rc)
+            unlock(&q->h->clock);
+    }
     __atomic_store_n(&q->h->closed, 1u, __ATOMIC_SEQ_CST);
+    if (rc == 0) {
+        unlock(&q->h->plock);
+        unlock(&q->h->clock);
+    }
     bump_and_wake(&q->h->put_seq, &q->h->get_waiters, INT32_MAX, true);
     bump_and_wake(&q->h->free_seq, &q->h->put_waiters, INT32_MAX, true);
     return 0;
@@ -808,8 +879,12 @@ int weft_queue_join_until(weft_queue *q, int64_t deadline_ns)
         if (deadline_ns != WEFT_DEADLINE_NEVER && weft_time_now_ns() >= deadline_ns)
             return ETIMEDOUT;
         __atomic_fetch_add(&h->join_waiters, 1u, __ATOMIC_SEQ_CST);
+        /* In slices: a task_done that dies before its wake-up must not
+         * strand the joiner. */
+        int64_t until = weft_time_deadline_ns(Q_REAP_SLICE_NS);
         if (LOAD_SC(&h->tasks_done) < LOAD_SC(&h->tail))
-            (void)weft_futex_wait(&h->done_seq, seen, deadline_ns, WEFT_SHARED);
+            (void)weft_futex_wait(&h->done_seq, seen, until < deadline_ns ? until : deadline_ns,
+                                  WEFT_SHARED);
         __atomic_fetch_sub(&h->join_waiters, 1u, __ATOMIC_SEQ_CST);
     }
 }

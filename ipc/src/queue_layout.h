@@ -54,9 +54,11 @@ struct q_hdr {
     uint32_t nleased; /* atomic, written under clock: leases in use */
 
     uint32_t put_seq Q_ALIGNED; /* consumers sleep here */
-    uint32_t get_waiters;
-    uint32_t free_seq Q_ALIGNED; /* producers sleep here */
+    uint32_t get_waiters;         /* consumers asleep or about to be */
+    uint32_t get_parked;          /* those of them asleep without a limit */
+    uint32_t free_seq Q_ALIGNED;  /* producers sleep here */
     uint32_t put_waiters;
+    uint32_t put_parked;
     uint64_t tasks_done Q_ALIGNED; /* atomic */
     uint32_t done_seq;           /* joiners sleep here */
     uint32_t join_waiters;

@@ -86,6 +86,15 @@ bool weft_rlock_is_owned(const weft_rlock *rl)
     return weft__load_relaxed_i32(&rl->owner) == weft__self_private();
 }
 
+bool weft_rlock_is_locked(const weft_rlock *rl)
+{
+    uint32_t w = weft__load_relaxed(&rl->word);
+    if (!is_shared(rl))
+        return w != 0;
+    return (w & WEFT__RB_TID_MASK) != 0 && (w & WEFT__RB_OWNER_DIED) == 0 &&
+           w != WEFT__RB_NOTRECOVERABLE;
+}
+
 /* Take the word: 0, EOWNERDEAD (taken), or an error (not taken). */
 static int take_word(weft_rlock *rl, int64_t deadline_ns, enum mode mode)
 {

@@ -12,8 +12,11 @@
  *   The kernel finds held words through the holder's robust list, so every
  *   change of ownership is bracketed by list_op_pending: it points at the
  *   word's link while we acquire (so a death between taking the word and
- *   linking it is still seen) and while we release (between unlinking and
- *   clearing the word). The list itself is glibc's per-thread list; we link
+ *   linking it is still seen, and a waiter killed after its wake-up, on a
+ *   free word, has the kernel wake the next) and while we release (from
+ *   unlinking until after the wake-up that follows clearing the word: a
+ *   death in between leaves the word free and pending, and the kernel then
+ *   wakes a sleeper in our stead). The list itself is glibc's per-thread list; we link
  *   our words exactly as glibc links its robust mutexes (see robust.h), and
  *   only the owning thread ever touches its list, as with glibc's. Compiler
  *   barriers order the link stores as the kernel may read them at any
@@ -236,10 +239,13 @@ static void release_to(uint32_t *word, const uint32_t *sleepers,
     set_pending(h, l);
     dequeue(l);
     uint32_t prev = __atomic_exchange_n(word, value, __ATOMIC_SEQ_CST);
-    clear_pending(h);
     if ((prev & WEFT__RB_WAITERS) || wake > 1 ||
         (sleepers != NULL && __atomic_load_n(sleepers, __ATOMIC_SEQ_CST) != 0))
         (void)weft__futex_wake(word, wake, true);
+    /* Pending until after the wake-up: killed between the exchange and the
+     * wake, we leave a free word and a sleeper that nobody would wake; the
+     * kernel wakes one when the pending word of a dying thread is 0. */
+    clear_pending(h);
 }
 
 void weft__rb_release(uint32_t *word, const uint32_t *sleepers)

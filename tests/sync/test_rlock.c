@@ -12,7 +12,9 @@
 WT_CASE(test_rlock_reentry_counts_levels, "unit valgrind") {
     weft_rlock rl = WEFT_RLOCK_INIT;
     WT_TRUE(!weft_rlock_is_owned(&rl));
+    WT_TRUE(!weft_rlock_is_locked(&rl));
     WT_EQ(weft_rlock_acquire(&rl), 0);
+    WT_TRUE(weft_rlock_is_locked(&rl));
     WT_EQ(weft_rlock_acquire(&rl), 0);
     WT_EQ(weft_rlock_try_acquire(&rl), 0);
     WT_EQ(weft_rlock_acquire_for(&rl, 0), 0);
@@ -22,6 +24,7 @@ WT_CASE(test_rlock_reentry_counts_levels, "unit valgrind") {
     for (int i = 0; i < 4; i++)
         WT_EQ(weft_rlock_release(&rl), 0);
     WT_EQ(weft_rlock_depth(&rl), 0);
+    WT_TRUE(!weft_rlock_is_locked(&rl));
     WT_EQ(weft_rlock_release(&rl), EPERM);
     WT_EQ(weft_rlock_destroy(&rl), 0);
     WT_EQ(weft_rlock_init(&rl, 0x8), EINVAL);

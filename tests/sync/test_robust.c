@@ -120,9 +120,12 @@ static void *thread_holds_and_exits(void *p)
 WT_CASE(test_robust_thread_exit_gives_eownerdead, "unit") {
     struct shm *s = shm_new();
     join(spawn(thread_holds_and_exits, s));
+    WT_TRUE(!weft_rlock_is_locked(&s->rl)); /* its holder is gone */
     WT_EQ(weft_rlock_acquire_for(&s->rl, 5000 * MS), EOWNERDEAD);
+    WT_TRUE(weft_rlock_is_locked(&s->rl));
     WT_EQ(weft_rlock_consistent(&s->rl), 0);
     WT_EQ(weft_rlock_release(&s->rl), 0);
+    WT_TRUE(!weft_rlock_is_locked(&s->rl));
     shared_free(s, sizeof *s);
 }
 

@@ -118,6 +118,15 @@ int weft_rlock_consistent(weft_rlock *rl);
  * a lock's is_locked: only the caller can change the answer). */
 bool weft_rlock_is_owned(const weft_rlock *rl);
 
+/* weft_rlock_is_locked - whether some thread holds *rl (Python's
+ * locked()). For a WEFT_SHARED rlock whose holder died, 0 until the next
+ * acquire takes it (it is free to take).
+ * Returns:  a snapshot that may be stale by the time the caller reads it:
+ *           fit for assertions, statistics, and for choosing how long to
+ *           sleep, not for deciding to acquire.
+ * Threads:  any thread. */
+bool weft_rlock_is_locked(const weft_rlock *rl);
+
 /* weft_rlock_depth - levels the calling thread holds (0 if it does not). */
 unsigned weft_rlock_depth(const weft_rlock *rl);
 
