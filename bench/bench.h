@@ -63,5 +63,6 @@ void bench_lock_shared(void);
 void bench_thread(void);
 void bench_proc(void);
 void bench_pipe(void);
+void bench_queue(void);
 
 #endif /* WEFT_BENCH_H */

@@ -22,6 +22,7 @@ static const struct {
     {"thread", bench_thread},
     {"proc", bench_proc},
     {"pipe", bench_pipe},
+    {"queue", bench_queue},
 };
 
 #define NSCENARIOS (sizeof scenarios / sizeof scenarios[0])

@@ -39,8 +39,9 @@
  *   other (Dekker): no lost wake-up between live processes.
  *
  *   A waker can die between its commit and its wake. So a sleeper sleeps
- *   without a time limit ("parks") only while no one can be in that
- *   window: consumers only while plock is free and no reservation is out
+ *   in slices of Q_REAP_SLICE_NS, and sleeps without a time limit
+ *   ("parks") only after Q_PARK_AFTER_NS of waiting (an idle queue), and
+ *   only while no one can be in that window: consumers only while plock is free and no reservation is out
  *   (everything that makes a message available - put, release, reaping a
  *   dead reservation - runs under plock), producers only while clock is
  *   free and no reservation is out (everything that frees space runs under
@@ -81,6 +82,11 @@ struct weft_queue {
     unsigned char *data;
     uint64_t cap, nslots; /* validated copies of the shape */
     unsigned nleases, flags;
+    /* This process's last reads of the other side's index: only ever
+     * behind the real one, so a decision made on them is conservative,
+     * and re-read when they say full (p_head) or empty (c_tail). */
+    uint64_t p_head; /* plock */
+    uint64_t c_tail; /* clock */
 };
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
@@ -119,6 +125,8 @@ static int wrap(weft_queue **out, weft_shm *shm, uint64_t cap, uint64_t nslots, 
     q->nslots = nslots;
     q->nleases = nleases;
     q->flags = flags;
+    q->p_head = LOAD(&q->h->head);
+    q->c_tail = LOAD(&q->h->tail);
     *out = q;
     return 0;
 }
@@ -218,10 +226,16 @@ int weft_queue_attach(weft_queue **out, const char *name)
     return rc;
 }
 
-void weft_queue_free(weft_queue *q)
+void weft_queue_free(weft_queue *q) WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
     if (!q)
         return;
+    /* A lease still held is linked in this thread's robust list, which
+     * must not point into memory about to be unmapped: let go of it, and
+     * its message returns to the queue as a dead holder's would. */
+    for (unsigned i = 0; i < q->nleases; i++)
+        if (weft_rlock_is_owned(&q->leases[i].lk))
+            (void)weft_rlock_release(&q->leases[i].lk);
     (void)weft_shm_detach(q->shm);
     free(q);
 }
@@ -262,11 +276,24 @@ static int lock_result(int rc)
     return rc == 0 ? 0 : rc == ETIMEDOUT ? ETIMEDOUT : EPROTO;
 }
 
+/* A full fence right after an atomic read-modify-write (taking a lock, a
+ * fetch_add): on x86 every such instruction is locked, a full barrier
+ * already, so only the compiler needs stopping; elsewhere a real fence. */
+static void fence_after_rmw(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+#else
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
 /* Wake the sleepers parked on seq: the caller now holds the lock they
- * watch, so they sleep in slices until it is released. */
+ * watch (it has just taken it, an atomic read-modify-write), so they
+ * sleep in slices until it is released. */
 static void unpark(uint32_t *seq, const uint32_t *parked)
 {
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    fence_after_rmw();
     if (LOAD_SC(parked) != 0) {
         __atomic_fetch_add(seq, 1u, __ATOMIC_SEQ_CST);
         (void)weft_futex_wake(seq, INT32_MAX, WEFT_SHARED);
@@ -288,9 +315,11 @@ static void unlock(weft_rlock *lk) WEFT_NO_THREAD_SAFETY_ANALYSIS
     (void)weft_rlock_release(lk);
 }
 
+/* The waker's half of the Dekker pair: the caller has published its
+ * progress with a seq_cst store or read-modify-write, which orders it
+ * before this seq_cst load of the waiter count. */
 static void bump_and_wake(uint32_t *seq, const uint32_t *waiters, int n, bool always)
 {
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (always || LOAD_SC(waiters) != 0) {
         __atomic_fetch_add(seq, 1u, __ATOMIC_SEQ_CST);
         if (LOAD_SC(waiters) != 0)
@@ -322,6 +351,15 @@ static bool indices_ok(const weft_queue *q, uint64_t tail)
 {
     uint64_t head = q->h->head, rd = q->h->rd;
     return head <= tail && tail - head <= q->nslots && rd >= head && rd <= tail;
+}
+
+/* A get that took the message at head commits by moving head alone, so rd
+ * may lag behind it until the next holder of clock catches it up here. */
+static void catch_up_rd(const weft_queue *q)
+{
+    uint64_t head = q->h->head;
+    if (q->h->rd < head)
+        q->h->rd = head;
 }
 
 /* Free the leases whose holders died; their messages become READY again,
@@ -410,38 +448,55 @@ static int lock_consumers(weft_queue *q, int64_t deadline) WEFT_NO_THREAD_SAFETY
 
 /* ---- put ------------------------------------------------------------ */
 
-/* Append the message if it fits (plock held): 0, EAGAIN (full; *seen_head
- * is the head it saw), EPIPE, EPROTO. */
-static int put_locked(weft_queue *q, const void *msg, size_t len, uint64_t *seen_head)
+/* Where a message of r bytes goes, given head: 0 and *pos, EAGAIN (no
+ * room), EPROTO (indices or slots out of shape). */
+static int put_space(const weft_queue *q, uint64_t tail, uint64_t head, uint64_t last_end,
+                     uint64_t r, uint64_t *pos)
 {
-    struct q_hdr *h = q->h;
-    uint64_t tail = __atomic_load_n(&h->tail, __ATOMIC_RELAXED), head = LOAD(&h->head);
-    *seen_head = head;
-    if (LOAD(&h->closed))
-        return EPIPE;
     if (head > tail || tail - head > q->nslots)
         return EPROTO;
     if (tail - head == q->nslots)
         return EAGAIN;
-    uint64_t r = round8(len), last_end = 0;
-    if (tail > 0) {
-        const struct q_slot *s = slot(q, tail - 1);
-        if (!slot_ok(q, s))
-            return EPROTO;
-        last_end = s->start + round8(s->len);
-    }
-    uint64_t pos = last_end;
-    if (pos % q->cap + r > q->cap)
-        pos += q->cap - pos % q->cap; /* never split: skip the ring's end */
-    uint64_t oldest = pos;
+    uint64_t p = last_end;
+    if (p % q->cap + r > q->cap)
+        p += q->cap - p % q->cap; /* never split: skip the ring's end */
+    uint64_t oldest = p;
     if (tail != head) {
         const struct q_slot *s = slot(q, head);
         oldest = s->start;
         if (!slot_ok(q, s) || oldest > last_end || last_end - oldest > q->cap)
             return EPROTO;
     }
-    if (pos + r - oldest > q->cap)
+    if (p + r - oldest > q->cap)
         return EAGAIN;
+    *pos = p;
+    return 0;
+}
+
+/* Append the message if it fits (plock held): 0, EAGAIN (full; *seen_head
+ * is the head it saw), EPIPE, EPROTO. */
+static int put_locked(weft_queue *q, const void *msg, size_t len, uint64_t *seen_head)
+{
+    struct q_hdr *h = q->h;
+    uint64_t tail = __atomic_load_n(&h->tail, __ATOMIC_RELAXED);
+    if (LOAD(&h->closed))
+        return EPIPE;
+    uint64_t r = round8(len), last_end = 0, pos = 0;
+    if (tail > 0) {
+        const struct q_slot *s = slot(q, tail - 1);
+        if (!slot_ok(q, s))
+            return EPROTO;
+        last_end = s->start + round8(s->len);
+    }
+    uint64_t head = q->p_head;
+    int rc = put_space(q, tail, head, last_end, r, &pos);
+    if (rc != 0) { /* full or out of shape by the old head: look again */
+        head = q->p_head = LOAD(&h->head);
+        rc = put_space(q, tail, head, last_end, r, &pos);
+    }
+    *seen_head = head;
+    if (rc != 0)
+        return rc;
     if (len)
         memcpy(q->data + pos % q->cap, msg, len);
     struct q_slot *s = slot(q, tail);
@@ -473,6 +528,7 @@ static int reap_now(weft_queue *q, int64_t deadline) WEFT_NO_THREAD_SAFETY_ANALY
         return rc;
     uint64_t tail = LOAD(&q->h->tail);
     bool back = false, freed = false;
+    catch_up_rd(q);
     if (indices_ok(q, tail)) {
         back = reap(q, tail);
         freed = reclaim(q, tail);
@@ -485,21 +541,43 @@ static int reap_now(weft_queue *q, int64_t deadline) WEFT_NO_THREAD_SAFETY_ANALY
     return 0;
 }
 
+static void relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /* Sleep on *seq (last seen as `seen`) until it moves, unless *progress
- * has moved past `before` or the queue closed meanwhile. Parks (sleeps
- * without a limit) only while `watched` is free and no reservation is out;
- * else sleeps at most one slice (see the top of this file). */
+ * has moved past `before` or the queue closed meanwhile. First spins a
+ * few microseconds: across processes on other cores the progress is often
+ * that close, and a futex round trip costs more. Parks (sleeps without a
+ * limit) only when the caller has waited Q_PARK_AFTER_NS already (since
+ * `since`), `watched` is free and no reservation is out; else sleeps at
+ * most one slice (see the top of this file). */
 static void await_progress(weft_queue *q, uint32_t *seq, uint32_t seen, uint32_t *waiters,
                            uint32_t *parked, const weft_rlock *watched,
-                           const uint64_t *progress, uint64_t before, int64_t deadline)
+                           const uint64_t *progress, uint64_t before, int64_t since,
+                           int64_t deadline)
 {
     struct q_hdr *h = q->h;
+    int64_t now = weft_time_now_ns();
+    for (int i = 0; i < Q_SPINS; i++) {
+        if (LOAD(progress) != before || LOAD(&h->closed))
+            return;
+        relax();
+    }
     __atomic_fetch_add(waiters, 1u, __ATOMIC_SEQ_CST);
-    __atomic_fetch_add(parked, 1u, __ATOMIC_SEQ_CST);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    bool park = LOAD_SC(&h->nleased) == 0 && !weft_rlock_is_locked(watched);
-    if (!park)
-        __atomic_fetch_sub(parked, 1u, __ATOMIC_SEQ_CST);
+    bool park = now - since >= Q_PARK_AFTER_NS;
+    if (park) {
+        __atomic_fetch_add(parked, 1u, __ATOMIC_SEQ_CST);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        park = LOAD_SC(&h->nleased) == 0 && !weft_rlock_is_locked(watched);
+        if (!park)
+            __atomic_fetch_sub(parked, 1u, __ATOMIC_SEQ_CST);
+    }
     if (LOAD_SC(progress) == before && !LOAD_SC(&h->closed)) {
         int64_t until = deadline;
         if (!park) {
@@ -521,6 +599,7 @@ static int put_wait(weft_queue *q, const void *msg, size_t len, int64_t deadline
         return EMSGSIZE;
     struct q_hdr *h = q->h;
     bool reaped = false;
+    int64_t since = 0;
     for (;;) {
         uint32_t seen = LOAD(&h->free_seq);
         uint64_t head;
@@ -539,8 +618,10 @@ static int put_wait(weft_queue *q, const void *msg, size_t len, int64_t deadline
             return EAGAIN;
         if (deadline != WEFT_DEADLINE_NEVER && weft_time_now_ns() >= deadline)
             return ETIMEDOUT;
+        if (since == 0)
+            since = weft_time_now_ns();
         await_progress(q, &h->free_seq, seen, &h->put_waiters, &h->put_parked, &h->clock,
-                       &h->head, head, deadline);
+                       &h->head, head, since, deadline);
     }
 }
 
@@ -605,7 +686,10 @@ static int get_locked(weft_queue *q, const struct take *tk, uint64_t *seen_tail,
                       bool *freed)
 {
     struct q_hdr *h = q->h;
-    uint64_t tail = LOAD(&h->tail);
+    catch_up_rd(q);
+    uint64_t tail = q->c_tail;
+    if (h->rd >= tail)
+        tail = q->c_tail = LOAD(&h->tail);
     *seen_tail = tail;
     if (!indices_ok(q, tail))
         return EPROTO;
@@ -646,12 +730,17 @@ static int get_locked(weft_queue *q, const struct take *tk, uint64_t *seen_tail,
         /* Parked consumers must now watch this reservation's holder. */
         unpark(&h->put_seq, &h->get_parked);
         *tk->ticket = seq;
+    } else if (seq == h->head) {
+        /* The front message: moving head past it is the commit, and the
+         * slot is left alone (fewer cache lines shared with producers). */
+        __atomic_store_n(&h->head, seq + 1, __ATOMIC_SEQ_CST); /* commit */
+        *freed = true;
     } else {
         __atomic_store_n(&s->state, Q_ST_DONE, __ATOMIC_SEQ_CST); /* commit */
     }
     __atomic_fetch_add(&h->taken, 1u, __ATOMIC_RELAXED);
     advance_rd(q, seq + 1, tail);
-    *freed = reclaim(q, tail);
+    *freed = reclaim(q, tail) || *freed;
     return 0;
 }
 
@@ -673,6 +762,7 @@ static int get_once(weft_queue *q, const struct take *tk, int64_t deadline, uint
 static int get_wait(weft_queue *q, const struct take *tk, int64_t deadline, bool try_only)
 {
     struct q_hdr *h = q->h;
+    int64_t since = 0;
     for (;;) {
         uint32_t seen = LOAD(&h->put_seq);
         uint64_t tail;
@@ -683,8 +773,10 @@ static int get_wait(weft_queue *q, const struct take *tk, int64_t deadline, bool
             return EAGAIN;
         if (deadline != WEFT_DEADLINE_NEVER && weft_time_now_ns() >= deadline)
             return ETIMEDOUT;
+        if (since == 0)
+            since = weft_time_now_ns();
         await_progress(q, &h->put_seq, seen, &h->get_waiters, &h->get_parked, &h->plock,
-                       &h->tail, tail, deadline);
+                       &h->tail, tail, since, deadline);
     }
 }
 
@@ -752,14 +844,18 @@ static int settle(weft_queue *q, weft_queue_ticket ticket, bool done) WEFT_NO_TH
     struct q_hdr *h = q->h;
     uint64_t tail = LOAD(&h->tail);
     bool freed = false;
+    catch_up_rd(q);
     struct q_slot *s = slot(q, ticket);
     uint32_t st = s->state;
-    if (!indices_ok(q, tail)) {
-        rc = EPROTO;
-    } else if (ticket < h->head || ticket >= tail || st < Q_ST_LEASED ||
-               st - Q_ST_LEASED >= q->nleases || q->leases[st - Q_ST_LEASED].seq != ticket ||
-               !weft_rlock_is_owned(&q->leases[st - Q_ST_LEASED].lk)) {
+    if (st < Q_ST_LEASED || st - Q_ST_LEASED >= q->nleases ||
+        q->leases[st - Q_ST_LEASED].seq != ticket ||
+        !weft_rlock_is_owned(&q->leases[st - Q_ST_LEASED].lk)) {
         rc = EPERM;
+    } else if (!indices_ok(q, tail) || ticket < h->head || ticket >= tail) {
+        /* Damaged: let go of the lease, so that it is not left linked in
+         * this thread's robust list; reap() treats it as a dead holder's. */
+        (void)weft_rlock_release(&q->leases[st - Q_ST_LEASED].lk);
+        rc = EPROTO;
     } else {
         struct q_lease *l = &q->leases[st - Q_ST_LEASED];
         /* A release makes a message available: under plock as well. */
@@ -778,6 +874,8 @@ static int settle(weft_queue *q, weft_queue_ticket ticket, bool done) WEFT_NO_TH
             __atomic_fetch_sub(&h->nleased, 1u, __ATOMIC_RELAXED);
             (void)weft_rlock_release(&l->lk);
             freed = reclaim(q, tail);
+        } else {
+            (void)weft_rlock_release(&l->lk); /* as for damage above */
         }
     }
     unlock(&h->clock);
@@ -800,8 +898,10 @@ int weft_queue_release(weft_queue *q, weft_queue_ticket ticket)
 size_t weft_queue_qsize(const weft_queue *q)
 {
     uint64_t taken = LOAD(&q->h->taken), tail = LOAD(&q->h->tail);
-    /* taken first: it never passes a tail read after it. */
-    return tail > taken ? (size_t)(tail - taken) : 0;
+    /* taken first: it never passes a tail read after it. Clamped, so that
+     * a damaged header cannot claim more than the bound. */
+    uint64_t n = tail > taken ? tail - taken : 0;
+    return (size_t)(n < q->nslots ? n : q->nslots);
 }
 
 int weft_queue_empty(const weft_queue *q) { return weft_queue_qsize(q) == 0; }

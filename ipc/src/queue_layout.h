@@ -20,6 +20,8 @@
 #define Q_LEASES_MAX 1024u
 #define Q_POS_MAX ((uint64_t)1 << 62) /* byte positions stay far from wrapping */
 #define Q_REAP_SLICE_NS 10000000      /* waits re-check dead leases this often */
+#define Q_PARK_AFTER_NS 100000000     /* and sleep without a limit after this */
+#define Q_SPINS 2000                  /* pauses before a wait sleeps */
 
 #define Q_ALIGNED __attribute__((aligned(Q_LINE)))
 
@@ -44,14 +46,16 @@ struct q_hdr {
     uint64_t slots_off, leases_off, data_off, total;
     uint32_t closed; /* atomic */
 
+    /* Each side's lock and the index the other side reads sit on their
+     * own cache lines: reading tail or head must not pull in a lock. */
     weft_rlock plock Q_ALIGNED;
-    uint64_t tail; /* atomic: messages committed */
+    uint64_t tail Q_ALIGNED; /* atomic: messages committed */
 
     weft_rlock clock Q_ALIGNED;
-    uint64_t head;    /* atomic: oldest unreclaimed message */
-    uint64_t rd;      /* clock */
-    uint64_t taken;   /* atomic, written under clock: got or reserved */
-    uint32_t nleased; /* atomic, written under clock: leases in use */
+    uint64_t rd;              /* clock */
+    uint64_t taken;           /* atomic, written under clock: got or reserved */
+    uint32_t nleased;         /* atomic, written under clock: leases in use */
+    uint64_t head Q_ALIGNED;  /* atomic: oldest unreclaimed message */
 
     uint32_t put_seq Q_ALIGNED; /* consumers sleep here */
     uint32_t get_waiters;         /* consumers asleep or about to be */

@@ -98,7 +98,11 @@ int weft_queue_attach(weft_queue **out, const char *name);
 
 /* weft_queue_free - unmap the queue from this process and free the handle
  * (the queue itself lives on while others have it; see unlink). NULL is a
- * no-op. Must not race with calls on the same handle. */
+ * no-op. Must not race with calls on the same handle. Reservations the
+ * calling thread still holds return to the queue; other threads of the
+ * process must ack or release theirs first (a reservation's robust lock
+ * stays linked in its thread's list, which must not point into unmapped
+ * memory). */
 void weft_queue_free(weft_queue *q);
 
 /* weft_queue_unlink - remove the name (as weft_shm_unlink); processes that
