@@ -52,7 +52,7 @@
  *   sleepers by one slice at most, and the slices also notice
  *   reservations whose holders died. Joiners and closers are rare: joins
  *   always sleep in slices, and close runs under both locks. The protocol
- *   is modelled in spin/queue_wakeup.pml.
+ *   is modelled in tests/models/queue_wakeup.pml.
  *
  *   Trust: the shape (cap, nslots, nleases) is copied into the handle at
  *   create/attach after validation; everything read later from the block
@@ -200,16 +200,15 @@ int weft_queue_attach(weft_queue **out, const char *name)
         return rc;
     size_t size = weft_shm_size(shm);
     const struct q_hdr *h = (const struct q_hdr *)weft_shm_addr(shm);
-    if (size < sizeof *h) {
-        rc = EPROTO;
-    } else if (LOAD(&h->magic) == 0) {
-        rc = EAGAIN;
-    } else if (LOAD(&h->magic) != Q_MAGIC || h->version != Q_VERSION) {
+    uint32_t magic = size >= sizeof *h ? LOAD(&h->magic) : 1u;
+    if (magic == 0) {
+        rc = EAGAIN; /* the creator has not finished */
+    } else if (size < sizeof *h || magic != Q_MAGIC || h->version != Q_VERSION) {
         rc = EPROTO;
     } else {
         uint64_t cap = h->cap, nslots = h->nslots;
         unsigned nleases = h->nleases, flags = h->flags;
-        uint64_t so, lo, dof, total = 0;
+        uint64_t so = 0, lo = 0, dof = 0, total = 0;
         if (cap > 0 && cap <= Q_CAP_MAX && cap % 8 == 0 && nslots > 0 && nslots <= Q_SLOTS_MAX &&
             nleases <= Q_LEASES_MAX && (flags & ~(WEFT_QUEUE_JOINABLE | WEFT_QUEUE_SIMPLE)) == 0)
             total = layout(cap, nslots, nleases, &so, &lo, &dof);

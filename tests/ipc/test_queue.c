@@ -38,14 +38,14 @@ static size_t msg_len(unsigned i) { return (i * 37u) % 301u; }
 static void msg_fill(unsigned char *b, unsigned i)
 {
     for (size_t k = 0; k < msg_len(i); k++)
-        b[k] = (unsigned char)(i * 7u + k);
+        b[k] = (unsigned char)((size_t)i * 7u + k);
 }
 static int msg_check(const unsigned char *b, size_t len, unsigned i)
 {
     if (len != msg_len(i))
         return 0;
     for (size_t k = 0; k < len; k++)
-        if (b[k] != (unsigned char)(i * 7u + k))
+        if (b[k] != (unsigned char)((size_t)i * 7u + k))
             return 0;
     return 1;
 }
@@ -311,7 +311,7 @@ static void *mp_consumer(void *p)
 
 WT_CASE(test_queue_threads_mpmc_exactly_once, "unit valgrind") {
     struct mpmc base = {make(2048, 8, 0), 0, (int)wt_iters(3000), NULL, 0, 0};
-    base.seen = (unsigned char *)calloc((size_t)(MP_PRODUCERS * base.n), 1);
+    base.seen = (unsigned char *)calloc((size_t)MP_PRODUCERS * (size_t)base.n, 1);
     struct mpmc prod[MP_PRODUCERS];
     pthread_t tp[MP_PRODUCERS], tc[MP_CONSUMERS];
     for (int i = 0; i < MP_CONSUMERS; i++)
@@ -349,7 +349,7 @@ static int proc_consumer(void *p)
 
 WT_CASE(test_queue_processes_mpmc_exactly_once, "unit valgrind") {
     struct mpmc base = {make(2048, 8, 0), 0, (int)wt_iters(2000), NULL, 0, 0};
-    size_t seen_size = (size_t)(MP_PRODUCERS * base.n);
+    size_t seen_size = (size_t)MP_PRODUCERS * (size_t)base.n;
     base.seen = (unsigned char *)shared_alloc(seen_size);
     pid_t kids[MP_PRODUCERS + MP_CONSUMERS];
     struct mpmc prod[MP_PRODUCERS];

@@ -196,7 +196,7 @@ static void run_trial(uint64_t seed, struct totals *tot)
         if (st == 1000)
             tot->hang++;
         else if (st != 0 && !(i == victim && st == -SIGKILL)) {
-            fprintf(stderr, "seed %llu: producer %d exited %d\n", (unsigned long long)seed, i, st);
+            (void)fprintf(stderr, "seed %llu: producer %d exited %d\n", (unsigned long long)seed, i, st);
             tot->failed_exit++;
         }
     }
@@ -206,7 +206,7 @@ static void run_trial(uint64_t seed, struct totals *tot)
         if (st == 1000)
             tot->hang++;
         else if (st != 0 && !(NPROD + i == victim && st == -SIGKILL)) {
-            fprintf(stderr, "seed %llu: consumer %d exited %d\n", (unsigned long long)seed, i, st);
+            (void)fprintf(stderr, "seed %llu: consumer %d exited %d\n", (unsigned long long)seed, i, st);
             tot->failed_exit++;
         }
         if (NPROD + i == victim && st == -SIGKILL)
@@ -216,7 +216,7 @@ static void run_trial(uint64_t seed, struct totals *tot)
      * consumer's reservations on the way). */
     int rc = consume(t.q, t.sh, &t.sh->log[NCONS], t.reserve, weft_time_deadline_ns(10000 * MS));
     if (rc != 0) {
-        fprintf(stderr, "seed %llu: the final drain returned %d\n", (unsigned long long)seed, rc);
+        (void)fprintf(stderr, "seed %llu: the final drain returned %d\n", (unsigned long long)seed, rc);
         tot->failed_exit++;
     }
 
@@ -266,7 +266,7 @@ static void run_trial(uint64_t seed, struct totals *tot)
             tot->consumer_kills++;
     }
     if (lost || tot->dup || tot->bad || tot->hang || tot->failed_exit)
-        fprintf(stderr, "trial seed %llu (%s, victim %d) failed: lost %ld\n", (unsigned long long)seed,
+        (void)fprintf(stderr, "trial seed %llu (%s, victim %d) failed: lost %ld\n", (unsigned long long)seed,
                t.reserve ? "reserve" : "get", victim, lost);
     shared_free(t.sh, sizeof *t.sh);
     weft_queue_free(t.q);

@@ -1,0 +1,167 @@
+/* queue_wakeup.pml - the wake-up protocol of weft_queue (ipc/src/queue.c)
+ * between producers that may die at any step and consumers that sleep.
+ *
+ * What is modelled: the consumers' side of the protocol (the producers'
+ * side, waiting for space under clock, is its mirror image). Producers
+ * commit messages (tail) under plock, a robust lock: a producer may die
+ * between any two of its steps, and the kernel then marks plock's owner
+ * dead (it is free to take). Consumers take messages while tail says there
+ * are some, else sleep on put_seq as an event count: registered in
+ * get_waiters, re-checking tail, and either in slices (a time limit: may
+ * wake at any moment) or parked (no limit) - parked only when plock is not
+ * held by a live producer, and only after waiting long enough (a free
+ * choice here). A producer that takes plock wakes the parked consumers
+ * first; after its commit it wakes one waiter. futex wait/wake are atomic
+ * steps, as in the kernel. (Close, which wakes everyone under both locks,
+ * is left out: it would wake the sleepers this model is about.)
+ *
+ * Checked (spin -a; gcc -DSAFETY; ./pan): when nothing can move any more,
+ * every committed message has been taken - no consumer sleeps on a message
+ * with no one left to wake it - and no process is stuck elsewhere than
+ * parked on an empty queue (no invalid end state).
+ * Mutants spin must reject (ci/analyze spin runs all three):
+ *   -DNO_UNPARK   without the pre-wake, a producer that dies between its
+ *                 commit and its wake-up strands a parked consumer;
+ *   -DNO_RECHECK  without the re-check of tail after registering, a commit
+ *                 that saw no waiter is slept through. */
+
+#define NP 2      /* producers, one message each */
+#define NC 2      /* consumers */
+#define DIED 9    /* plock's word after its holder died: free to take */
+
+byte tail = 0;        /* committed messages */
+byte taken = 0;       /* messages consumers took */
+byte plock = 0;       /* 0 free, p+1 held by producer p, DIED */
+byte put_seq = 0;     /* consumers' futex word */
+byte get_waiters = 0;
+byte get_parked = 0;
+byte finished = 0;    /* producers done or dead */
+bool asleep[NC];
+bool woken[NC];
+
+inline wake_all() {
+    d_step {
+        i = 0;
+        do
+        :: i < NC -> if :: asleep[i] -> woken[i] = 1 :: else -> skip fi; i++
+        :: else -> break
+        od
+    }
+}
+
+inline wake_one() {
+    atomic {
+        if
+        :: asleep[0] && !woken[0] -> woken[0] = 1
+        :: asleep[1] && !woken[1] -> woken[1] = 1
+        :: else -> skip
+        fi
+    }
+}
+
+inline take_plock(me) {
+    atomic { (plock == 0 || plock == DIED) -> plock = me }
+}
+
+/* A producer that dies: the kernel marks the robust lock it holds. */
+inline die(me) {
+    atomic {
+        if :: plock == me -> plock = DIED :: else -> skip fi;
+        finished++
+    }
+    goto dead
+}
+
+proctype producer(byte me)
+{
+    byte i;
+    take_plock(me);
+    if :: die(me) :: skip fi;
+#ifndef NO_UNPARK
+    if
+    :: get_parked > 0 -> put_seq++; wake_all()
+    :: else -> skip
+    fi;
+    if :: die(me) :: skip fi;
+#endif
+    tail++;                              /* the commit */
+    if :: die(me) :: skip fi;
+    plock = 0;
+    if :: die(me) :: skip fi;
+    if
+    :: get_waiters > 0 -> put_seq++; wake_one()
+    :: else -> skip
+    fi;
+    finished++;
+dead:
+    skip
+}
+
+proctype consumer(byte c)
+{
+    byte seen, t;
+    bool park;
+    byte i;
+end_loop:
+    do
+    :: seen = put_seq;
+       /* One attempt (under clock). */
+       atomic {
+           t = tail;
+           if
+           :: taken < t -> taken++; goto again
+           :: else -> skip
+           fi
+       }
+       get_waiters++;
+       park = 0;
+       if
+       :: get_parked++;
+          park = !(plock != 0 && plock != DIED);
+          if :: !park -> get_parked-- :: else -> skip fi
+       :: skip                           /* not waited long enough yet */
+       fi;
+       if
+#ifdef NO_RECHECK
+       :: true ->
+#else
+       :: tail == t ->                  /* the Dekker re-check */
+#endif
+          atomic {
+              if
+              :: put_seq == seen -> asleep[c] = 1
+              :: else -> skip
+              fi
+          }
+          if
+          :: asleep[c] && park ->
+end_parked: woken[c]                             /* parked: only a wake-up */
+          :: asleep[c] && !park -> skip        /* a slice: any moment */
+          :: !asleep[c] -> skip
+          fi;
+          atomic { asleep[c] = 0; woken[c] = 0 }
+       :: else -> skip
+       fi;
+       if :: park -> get_parked-- :: else -> skip fi;
+       get_waiters--;
+again: skip
+    od
+}
+
+/* When nothing can move any more (every producer finished or dead, every
+ * consumer parked), every committed message must have been taken: else a
+ * consumer sleeps with no one left to wake it. */
+active proctype watchdog()
+{
+end:
+    timeout -> assert(taken == tail)
+}
+
+init {
+    atomic {
+        run producer(1);
+        run producer(2);
+        run consumer(0);
+        run consumer(1)
+    }
+}
