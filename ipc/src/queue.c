@@ -352,8 +352,9 @@ static bool indices_ok(const weft_queue *q, uint64_t tail)
     return head <= tail && tail - head <= q->nslots && rd >= head && rd <= tail;
 }
 
-/* A get that took the message at head commits by moving head alone, so rd
- * may lag behind it until the next holder of clock catches it up here. */
+/* A get that took the message at head commits by moving head alone, so a
+ * consumer that dies right after leaves rd behind head (repair() rebuilds
+ * everything then; this keeps the order of the indices for the checks). */
 static void catch_up_rd(const weft_queue *q)
 {
     uint64_t head = q->h->head;
@@ -739,6 +740,13 @@ static int get_locked(weft_queue *q, const struct take *tk, uint64_t *seen_tail,
     }
     __atomic_fetch_add(&h->taken, 1u, __ATOMIC_RELAXED);
     advance_rd(q, seq + 1, tail);
+    if (h->rd == tail) {
+        /* tail may be this process's stale copy: messages past it may be
+         * committed, and taken already by consumers that knew of them. */
+        tail = q->c_tail = LOAD(&h->tail);
+        advance_rd(q, h->rd, tail);
+    }
+    /* head stops at rd at the latest (a READY message), so below tail. */
     *freed = reclaim(q, tail) || *freed;
     return 0;
 }
