@@ -165,9 +165,14 @@ static double flow(const struct qops *ops, int nprod, int ncons, long total, siz
 /* A message to a child through one queue and back through another. */
 static double roundtrip(const struct qops *ops, long n)
 {
-    void *up = ops->open(SMALL), *down = ops->open(SMALL);
-    if (!up || !down)
+    void *up = ops->open(SMALL);
+    if (!up)
         return -1;
+    void *down = ops->open(SMALL);
+    if (!down) {
+        ops->close(up);
+        return -1;
+    }
     char buf[SMALL];
     memset(buf, 1, sizeof buf);
     pid_t pid = fork();

@@ -602,7 +602,7 @@ static int put_wait(weft_queue *q, const void *msg, size_t len, int64_t deadline
     int64_t since = 0;
     for (;;) {
         uint32_t seen = LOAD(&h->free_seq);
-        uint64_t head;
+        uint64_t head = 0;
         int rc = put_once(q, msg, len, deadline, &head);
         if (rc != EAGAIN)
             return rc;
@@ -772,7 +772,7 @@ static int get_wait(weft_queue *q, const struct take *tk, int64_t deadline, bool
     int64_t since = 0;
     for (;;) {
         uint32_t seen = LOAD(&h->put_seq);
-        uint64_t tail;
+        uint64_t tail = 0;
         int rc = get_once(q, tk, deadline, &tail);
         if (rc != EAGAIN)
             return rc;
