@@ -41,18 +41,23 @@
  *   A waker can die between its commit and its wake. So a sleeper sleeps
  *   in slices of Q_REAP_SLICE_NS, and sleeps without a time limit
  *   ("parks") only after Q_PARK_AFTER_NS of waiting (an idle queue), and
- *   only while no one can be in that window: consumers only while plock is free and no reservation is out
- *   (everything that makes a message available - put, release, reaping a
- *   dead reservation - runs under plock), producers only while clock is
- *   free and no reservation is out (everything that frees space runs under
- *   clock). Parkers count themselves in *_parked and then look at the lock;
- *   whoever takes the lock then reads *_parked and wakes them first, so
- *   they look again, see the lock held, and sleep at most REAP_SLICE_NS at
- *   a time from then on. A waker that dies in the window thus delays its
- *   sleepers by one slice at most, and the slices also notice
- *   reservations whose holders died. Joiners and closers are rare: joins
- *   always sleep in slices, and close runs under both locks. The protocol
- *   is modelled in tests/models/queue_wakeup.pml.
+ *   only while no one can be in that window. Consumers park only while
+ *   plock is free and no reservation is out: everything that makes a
+ *   message available (put, release, reaping a dead reservation) runs
+ *   under plock, and release and reap, which tail does not show, bump
+ *   put_seq before letting go of plock and of the reservation. Producers
+ *   park only while clock is free and no reservation is out: everything
+ *   that frees space runs under clock (an ack moves head before it frees
+ *   its lease), and a producer that waits a second round takes clock,
+ *   which repairs after a consumer that died in it. Parkers count
+ *   themselves in *_parked and then look at the lock; whoever takes the
+ *   lock then reads *_parked and wakes them first, so they look again,
+ *   see the lock held, and sleep at most REAP_SLICE_NS at a time from
+ *   then on. A waker that dies in the window thus delays its sleepers by
+ *   one slice at most, and the slices also notice reservations whose
+ *   holders died. Joiners and closers are rare: joins always sleep in
+ *   slices, and close runs under both locks. The consumers' side is
+ *   modelled in tests/models/queue_wakeup.pml.
  *
  *   Trust: the shape (cap, nslots, nleases) is copied into the handle at
  *   create/attach after validation; everything read later from the block
@@ -390,10 +395,14 @@ static bool reap(weft_queue *q, uint64_t tail) WEFT_NO_THREAD_SAFETY_ANALYSIS
             if (seq < q->h->rd)
                 q->h->rd = seq;
             __atomic_fetch_sub(&q->h->taken, 1u, __ATOMIC_RELAXED);
+            /* As in a release: tail does not show the message, the bump
+             * does, before the lease is freed (while it is out, sleepers
+             * keep to slices) and before plock is let go. */
+            __atomic_fetch_add(&q->h->put_seq, 1u, __ATOMIC_SEQ_CST);
             back = true;
         }
         l->seq = Q_FREE_SEQ;
-        __atomic_fetch_sub(&q->h->nleased, 1u, __ATOMIC_RELAXED);
+        __atomic_fetch_sub(&q->h->nleased, 1u, __ATOMIC_SEQ_CST);
         (void)weft_rlock_release(&l->lk);
     }
     if (plocked)
@@ -503,7 +512,7 @@ static int put_locked(weft_queue *q, const void *msg, size_t len, uint64_t *seen
     /* Atomic because weft_queue_full reads slots without the lock. */
     __atomic_store_n(&s->start, pos, __ATOMIC_RELAXED);
     __atomic_store_n(&s->len, (uint32_t)len, __ATOMIC_RELAXED);
-    s->state = Q_ST_READY;
+    __atomic_store_n(&s->state, Q_ST_READY, __ATOMIC_RELAXED);
     __atomic_store_n(&h->tail, tail + 1, __ATOMIC_SEQ_CST); /* the commit */
     return 0;
 }
@@ -606,8 +615,12 @@ static int put_wait(weft_queue *q, const void *msg, size_t len, int64_t deadline
         int rc = put_once(q, msg, len, deadline, &head);
         if (rc != EAGAIN)
             return rc;
-        if (!reaped && LOAD(&h->nleased) != 0) {
-            reaped = true; /* space may be held by dead reservations */
+        if (!reaped && (LOAD(&h->nleased) != 0 || since != 0)) {
+            /* Space may be held by dead reservations, or by a consumer
+             * that died between its commit and moving head: taking clock
+             * repairs both. Once per wait round, from the second on (or
+             * the first while reservations are out). */
+            reaped = true;
             rc = reap_now(q, deadline);
             if (rc)
                 return rc;
@@ -693,7 +706,10 @@ static int get_locked(weft_queue *q, const struct take *tk, uint64_t *seen_tail,
     *seen_tail = tail;
     if (!indices_ok(q, tail))
         return EPROTO;
-    if (h->rd == tail && LOAD(&h->nleased) != 0)
+    /* Dead holders' leases come back when the queue looks empty, and when
+     * a reservation finds every lease out. */
+    uint32_t nleased = LOAD(&h->nleased);
+    if (nleased != 0 && (h->rd == tail || (tk->ticket && nleased >= q->nleases)))
         *back = reap(q, tail);
     uint64_t seq = h->rd;
     if (seq == tail)
@@ -743,8 +759,11 @@ static int get_locked(weft_queue *q, const struct take *tk, uint64_t *seen_tail,
     if (h->rd == tail) {
         /* tail may be this process's stale copy: messages past it may be
          * committed, and taken already by consumers that knew of them. */
-        tail = q->c_tail = LOAD(&h->tail);
-        advance_rd(q, h->rd, tail);
+        uint64_t fresh = LOAD(&h->tail);
+        if (fresh >= tail && fresh - h->head <= q->nslots) { /* else damaged: keep */
+            tail = q->c_tail = fresh;
+            advance_rd(q, h->rd, tail);
+        }
     }
     /* head stops at rd at the latest (a READY message), so below tail. */
     *freed = reclaim(q, tail) || *freed;
@@ -761,8 +780,8 @@ static int get_once(weft_queue *q, const struct take *tk, int64_t deadline, uint
     unlock(&q->h->clock);
     if (back)
         bump_and_wake(&q->h->put_seq, &q->h->get_waiters, INT32_MAX, true);
-    if (freed)
-        bump_and_wake(&q->h->free_seq, &q->h->put_waiters, 1, false);
+    if (freed) /* all: one get may make room for several small puts */
+        bump_and_wake(&q->h->free_seq, &q->h->put_waiters, INT32_MAX, false);
     return rc;
 }
 
@@ -853,7 +872,8 @@ static int settle(weft_queue *q, weft_queue_ticket ticket, bool done) WEFT_NO_TH
     bool freed = false;
     catch_up_rd(q);
     struct q_slot *s = slot(q, ticket);
-    uint32_t st = s->state;
+    /* Any ticket: the slot may be a producer's to write right now. */
+    uint32_t st = __atomic_load_n(&s->state, __ATOMIC_RELAXED);
     if (st < Q_ST_LEASED || st - Q_ST_LEASED >= q->nleases ||
         q->leases[st - Q_ST_LEASED].seq != ticket ||
         !weft_rlock_is_owned(&q->leases[st - Q_ST_LEASED].lk)) {
@@ -875,19 +895,25 @@ static int settle(weft_queue *q, weft_queue_ticket ticket, bool done) WEFT_NO_TH
                 if (ticket < h->rd)
                     h->rd = ticket;
                 __atomic_fetch_sub(&h->taken, 1u, __ATOMIC_RELAXED);
+                /* tail does not show this message: the bump does, and it
+                 * must come before plock and the lease are let go, or a
+                 * death here could leave a consumer parked past it. */
+                __atomic_fetch_add(&h->put_seq, 1u, __ATOMIC_SEQ_CST);
                 unlock(&h->plock);
             }
-            l->seq = Q_FREE_SEQ;
-            __atomic_fetch_sub(&h->nleased, 1u, __ATOMIC_RELAXED);
-            (void)weft_rlock_release(&l->lk);
+            /* Space first, while the lease still makes producers reap:
+             * a death after this leaves nothing for them to miss. */
             freed = reclaim(q, tail);
+            l->seq = Q_FREE_SEQ;
+            __atomic_fetch_sub(&h->nleased, 1u, __ATOMIC_SEQ_CST);
+            (void)weft_rlock_release(&l->lk);
         } else {
             (void)weft_rlock_release(&l->lk); /* as for damage above */
         }
     }
     unlock(&h->clock);
-    if (rc == 0 && !done)
-        bump_and_wake(&h->put_seq, &h->get_waiters, 1, true);
+    if (rc == 0 && !done && LOAD_SC(&h->get_waiters) != 0)
+        (void)weft_futex_wake(&h->put_seq, 1, WEFT_SHARED); /* bumped above */
     if (freed)
         bump_and_wake(&h->free_seq, &h->put_waiters, INT32_MAX, false);
     return rc;

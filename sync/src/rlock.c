@@ -88,7 +88,9 @@ bool weft_rlock_is_owned(const weft_rlock *rl)
 
 bool weft_rlock_is_locked(const weft_rlock *rl)
 {
-    uint32_t w = weft__load_relaxed(&rl->word);
+    /* seq_cst: callers order it between their own seq_cst accesses (a
+     * parked waiter's count and the state it then looks at). */
+    uint32_t w = __atomic_load_n(&rl->word, __ATOMIC_SEQ_CST);
     if (!is_shared(rl))
         return w != 0;
     return (w & WEFT__RB_TID_MASK) != 0 && (w & WEFT__RB_OWNER_DIED) == 0 &&

@@ -244,7 +244,10 @@ static void release_to(uint32_t *word, const uint32_t *sleepers,
         (void)weft__futex_wake(word, wake, true);
     /* Pending until after the wake-up: killed between the exchange and the
      * wake, we leave a free word and a sleeper that nobody would wake; the
-     * kernel wakes one when the pending word of a dying thread is 0. */
+     * kernel wakes one when the pending word of a dying thread is 0 (Linux
+     * 5.5 and later: "futex: Prevent robust futex exit race"). A release
+     * to NOTRECOVERABLE has no such cover: it happens only after a repair
+     * failed, and its waiters should have deadlines. */
     clear_pending(h);
 }
 

@@ -597,6 +597,32 @@ WT_CASE(test_queue_reservation_of_killed_process_returns, "unit valgrind") {
     weft_queue_free(q);
 }
 
+static int reserve_and_exit(void *p)
+{
+    char b[8];
+    size_t len;
+    weft_queue_ticket t;
+    return weft_queue_reserve_until((weft_queue *)p, b, sizeof b, &len, &t, 0) == 0 ? 0 : 1;
+}
+
+WT_CASE(test_queue_reserve_reaps_leases_of_dead_holders, "unit valgrind") {
+    /* Every lease held by a process that is gone, messages still ready: a
+     * reservation takes a dead holder's lease instead of ENOBUFS. */
+    weft_queue_opts o = {4096, 0, 1, 0};
+    weft_queue *q;
+    WT_EQ(weft_queue_create(&q, NULL, &o), 0);
+    for (int i = 0; i < 3; i++)
+        WT_EQ(weft_queue_put(q, "r", 1), 0);
+    WT_EQ(reap(fork_child(reserve_and_exit, q)), 0);
+    char b[8];
+    size_t len;
+    weft_queue_ticket t;
+    WT_EQ(weft_queue_reserve_until(q, b, sizeof b, &len, &t, 0), 0);
+    WT_EQ(weft_queue_ack(q, t), 0);
+    WT_EQ(weft_queue_qsize(q), 2u); /* the dead holder's came back */
+    weft_queue_free(q);
+}
+
 /* ---- damaged blocks ---------------------------------------------------- */
 
 static void damage_and_use(const char *name, size_t off, uint64_t v)

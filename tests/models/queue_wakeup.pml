@@ -1,11 +1,12 @@
 /* queue_wakeup.pml - the wake-up protocol of weft_queue (ipc/src/queue.c)
  * between producers that may die at any step and consumers that sleep.
  *
- * What is modelled: the consumers' side of the protocol (the producers'
- * side, waiting for space under clock, is its mirror image). Producers
- * commit messages (tail) under plock, a robust lock: a producer may die
- * between any two of its steps, and the kernel then marks plock's owner
- * dead (it is free to take). Consumers take messages while tail says there
+ * What is modelled: the consumers' side of the protocol. Producers commit
+ * messages (tail) under plock, a robust lock: a producer may die between
+ * any two of its steps, and the kernel then marks plock's owner dead (it
+ * is free to take). A releaser puts a reserved message back, also under
+ * plock, without moving tail, and may die at any step too; while its
+ * reservation is out (nleased) consumers never park. Consumers take messages while tail says there
  * are some, else sleep on put_seq as an event count: registered in
  * get_waiters, re-checking tail, and either in slices (a time limit: may
  * wake at any moment) or parked (no limit) - parked only when plock is not
@@ -19,18 +20,22 @@
  * every committed message has been taken - no consumer sleeps on a message
  * with no one left to wake it - and no process is stuck elsewhere than
  * parked on an empty queue (no invalid end state).
- * Mutants spin must reject (ci/analyze spin runs all three):
+ * Mutants spin must reject (ci/analyze spin runs them all):
  *   -DNO_UNPARK   without the pre-wake, a producer that dies between its
  *                 commit and its wake-up strands a parked consumer;
  *   -DNO_RECHECK  without the re-check of tail after registering, a commit
- *                 that saw no waiter is slept through. */
+ *                 that saw no waiter is slept through;
+ *   -DLATE_BUMP   a release that bumps put_seq only after letting go of
+ *                 plock and the reservation strands a parked consumer
+ *                 when it dies in between. */
 
-#define NP 2      /* producers, one message each */
+#define NP 1      /* producers, one message each */
 #define NC 2      /* consumers */
 #define DIED 9    /* plock's word after its holder died: free to take */
 
-byte tail = 0;        /* committed messages */
-byte taken = 0;       /* messages consumers took */
+byte tail = 1;        /* committed messages (message 0: reserved) */
+byte taken = 1;       /* messages consumers took or reserved */
+byte nleased = 1;     /* reservations out: message 0, by the releaser */
 byte plock = 0;       /* 0 free, p+1 held by producer p, DIED */
 byte put_seq = 0;     /* consumers' futex word */
 byte get_waiters = 0;
@@ -97,6 +102,42 @@ dead:
     skip
 }
 
+/* The holder of message 0's reservation puts it back (weft_queue_release,
+ * or reap() for a dead holder): under plock, the message becomes
+ * available again without tail moving; it may die at any step. */
+proctype releaser(byte me)
+{
+    byte i;
+    take_plock(me);
+    if :: die(me) :: skip fi;
+    if
+    :: get_parked > 0 -> put_seq++; wake_all()
+    :: else -> skip
+    fi;
+    if :: die(me) :: skip fi;
+    taken--;                             /* the commit: READY again */
+    if :: die(me) :: skip fi;
+#ifndef LATE_BUMP
+    put_seq++;                           /* tail does not show it */
+    if :: die(me) :: skip fi;
+#endif
+    plock = 0;
+    if :: die(me) :: skip fi;
+    nleased--;
+    if :: die(me) :: skip fi;
+#ifdef LATE_BUMP
+    put_seq++;
+    if :: die(me) :: skip fi;
+#endif
+    if
+    :: get_waiters > 0 -> wake_one()
+    :: else -> skip
+    fi;
+    finished++;
+dead:
+    skip
+}
+
 proctype consumer(byte c)
 {
     byte seen, t;
@@ -117,7 +158,7 @@ end_loop:
        park = 0;
        if
        :: get_parked++;
-          park = !(plock != 0 && plock != DIED);
+          park = nleased == 0 && !(plock != 0 && plock != DIED);
           if :: !park -> get_parked-- :: else -> skip fi
        :: skip                           /* not waited long enough yet */
        fi;
@@ -160,7 +201,7 @@ end:
 init {
     atomic {
         run producer(1);
-        run producer(2);
+        run releaser(2);
         run consumer(0);
         run consumer(1)
     }
