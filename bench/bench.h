@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 /* One run: perform `ops` operations and return nanoseconds per operation.
  * A negative result means the implementation is unavailable this time. */
@@ -37,6 +38,14 @@ extern bench_opts bench_options;
 /* Measure impls[0] (weft) against impls[1..n-1] and print the JSON lines. */
 void bench_compare(const char *scenario, const char *metric, long ops,
                    const bench_impl *impls, int n);
+
+/* Abort unless ok: a benchmark whose setup or traffic fails measures
+ * nothing worth printing. Inline, so analysers see the abort. */
+static inline void bench_must(int ok)
+{
+    if (!ok)
+        abort();
+}
 
 /* CLOCK_MONOTONIC nanoseconds. */
 int64_t bench_now_ns(void);

@@ -25,16 +25,10 @@
 #define SMALL 64
 #define BULK ((size_t)1 << 20)
 
-static void must(int ok)
-{
-    if (!ok)
-        abort();
-}
-
 static void reap_child(pid_t pid)
 {
     int st = 0;
-    must(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    bench_must(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
 /* ---- raw pipes ------------------------------------------------------------ */
@@ -44,7 +38,7 @@ static void read_full(int fd, void *buf, size_t n)
     size_t got = 0;
     while (got < n) {
         ssize_t r = read(fd, (char *)buf + got, n - got);
-        must(r > 0);
+        bench_must(r > 0);
         got += (size_t)r;
     }
 }
@@ -54,7 +48,7 @@ static void write_full(int fd, const void *buf, size_t n)
     size_t done = 0;
     while (done < n) {
         ssize_t w = write(fd, (const char *)buf + done, n - done);
-        must(w > 0);
+        bench_must(w > 0);
         done += (size_t)w;
     }
 }
@@ -64,13 +58,13 @@ static void write_full(int fd, const void *buf, size_t n)
 static double raw_run(long ops, int mode)
 {
     int up[2], down[2];
-    must(pipe(up) == 0 && pipe(down) == 0);
+    bench_must(pipe(up) == 0 && pipe(down) == 0);
     size_t len = mode ? BULK : SMALL;
     char *buf = (char *)malloc(len);
-    must(buf != NULL);
+    bench_must(buf != NULL);
     memset(buf, 1, len);
     pid_t pid = fork();
-    must(pid >= 0);
+    bench_must(pid >= 0);
     if (pid == 0) {
         close(up[1]);
         close(down[0]);
@@ -115,13 +109,13 @@ static double raw_run(long ops, int mode)
 static double weft_run(long ops, int mode)
 {
     weft_conn *up_r, *up_w, *down_r, *down_w;
-    must(weft_pipe_open(&up_r, &up_w, 0) == 0 && weft_pipe_open(&down_r, &down_w, 0) == 0);
+    bench_must(weft_pipe_open(&up_r, &up_w, 0) == 0 && weft_pipe_open(&down_r, &down_w, 0) == 0);
     size_t len = mode ? BULK : SMALL;
     char *buf = (char *)malloc(len);
-    must(buf != NULL);
+    bench_must(buf != NULL);
     memset(buf, 1, len);
     pid_t pid = fork();
-    must(pid >= 0);
+    bench_must(pid >= 0);
     if (pid == 0) {
         weft_conn_close(up_w);
         weft_conn_close(down_r);
@@ -131,13 +125,13 @@ static double weft_run(long ops, int mode)
                 int rc = weft_conn_recv(up_r, buf, SMALL, &n);
                 if (rc == EPIPE)
                     _exit(0);
-                must(rc == 0 && n == SMALL);
-                must(weft_conn_send(down_w, buf, SMALL) == 0);
+                bench_must(rc == 0 && n == SMALL);
+                bench_must(weft_conn_send(down_w, buf, SMALL) == 0);
             }
         }
         for (long i = 0; i < ops; i++)
-            must(weft_conn_recv(up_r, buf, BULK, &n) == 0 && n == BULK);
-        must(weft_conn_send(down_w, buf, 1) == 0);
+            bench_must(weft_conn_recv(up_r, buf, BULK, &n) == 0 && n == BULK);
+        bench_must(weft_conn_send(down_w, buf, 1) == 0);
         _exit(0);
     }
     weft_conn_close(up_r);
@@ -146,13 +140,13 @@ static double weft_run(long ops, int mode)
     int64_t t0 = bench_now_ns();
     if (mode == 0) {
         for (long i = 0; i < ops; i++) {
-            must(weft_conn_send(up_w, buf, SMALL) == 0);
-            must(weft_conn_recv(down_r, buf, SMALL, &n) == 0 && n == SMALL);
+            bench_must(weft_conn_send(up_w, buf, SMALL) == 0);
+            bench_must(weft_conn_recv(down_r, buf, SMALL, &n) == 0 && n == SMALL);
         }
     } else {
         for (long i = 0; i < ops; i++)
-            must(weft_conn_send(up_w, buf, BULK) == 0);
-        must(weft_conn_recv(down_r, buf, BULK, &n) == 0 && n == 1);
+            bench_must(weft_conn_send(up_w, buf, BULK) == 0);
+        bench_must(weft_conn_recv(down_r, buf, BULK, &n) == 0 && n == 1);
     }
     int64_t t1 = bench_now_ns();
     weft_conn_close(up_w);

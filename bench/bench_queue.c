@@ -32,12 +32,6 @@
 #define SMALL 64
 #define BULK ((size_t)1 << 20)
 
-static void must(int ok)
-{
-    if (!ok)
-        abort();
-}
-
 /* A queue implementation: made before the fork, used by every process. */
 struct qops {
     void *(*open)(size_t msg_size); /* NULL: unavailable */
@@ -51,19 +45,19 @@ static void *weft_open(size_t msg_size)
     weft_queue_opts o = {msg_size * 4 > ((size_t)1 << 20) ? msg_size * 4 : (size_t)1 << 20, 0, 0,
                          0};
     weft_queue *q = NULL;
-    must(weft_queue_create(&q, NULL, &o) == 0);
+    bench_must(weft_queue_create(&q, NULL, &o) == 0);
     return q;
 }
 
 static void weft_put(void *q, const void *msg, size_t len)
 {
-    must(weft_queue_put((weft_queue *)q, msg, len) == 0);
+    bench_must(weft_queue_put((weft_queue *)q, msg, len) == 0);
 }
 
 static size_t weft_get(void *q, void *buf, size_t cap)
 {
     size_t len = 0;
-    must(weft_queue_get((weft_queue *)q, buf, cap, &len) == 0);
+    bench_must(weft_queue_get((weft_queue *)q, buf, cap, &len) == 0);
     return len;
 }
 
@@ -85,9 +79,9 @@ static void *mq_open_any(size_t msg_size)
     mqd_t d = mq_open(name, O_CREAT | O_EXCL | O_RDWR, 0600, &a);
     if (d == (mqd_t)-1)
         return NULL; /* over the system's limits: unavailable */
-    must(mq_unlink(name) == 0); /* the descriptor lives on, across fork */
+    bench_must(mq_unlink(name) == 0); /* the descriptor lives on, across fork */
     struct mq *m = (struct mq *)malloc(sizeof *m);
-    must(m != NULL);
+    bench_must(m != NULL);
     m->d = d;
     return m;
 }
@@ -95,20 +89,20 @@ static void *mq_open_any(size_t msg_size)
 static void mq_put(void *q, const void *msg, size_t len)
 {
     while (mq_send(((struct mq *)q)->d, (const char *)msg, len, 0) != 0)
-        must(errno == EINTR);
+        bench_must(errno == EINTR);
 }
 
 static size_t mq_get(void *q, void *buf, size_t cap)
 {
     ssize_t r;
     while ((r = mq_receive(((struct mq *)q)->d, (char *)buf, cap, NULL)) < 0)
-        must(errno == EINTR);
+        bench_must(errno == EINTR);
     return (size_t)r;
 }
 
 static void mq_close_any(void *q)
 {
-    must(mq_close(((struct mq *)q)->d) == 0);
+    bench_must(mq_close(((struct mq *)q)->d) == 0);
     free(q);
 }
 
@@ -123,19 +117,19 @@ static double flow(const struct qops *ops, int nprod, int ncons, long total, siz
     if (!q)
         return -1;
     char *buf = (char *)calloc(1, msg_size);
-    must(buf != NULL);
+    bench_must(buf != NULL);
     int go[2];
-    must(pipe(go) == 0);
+    bench_must(pipe(go) == 0);
     pid_t kids[4];
     int nkids = 0;
     long each = total / nprod;
     for (int i = 0; i < nprod + ncons; i++) {
         pid_t pid = fork();
-        must(pid >= 0);
+        bench_must(pid >= 0);
         if (pid == 0) {
             char c;
             close(go[1]);
-            must(read(go[0], &c, 1) == 1);
+            bench_must(read(go[0], &c, 1) == 1);
             if (i < nprod) {
                 for (long k = 0; k < each; k++)
                     ops->put(q, buf, msg_size);
@@ -150,10 +144,10 @@ static double flow(const struct qops *ops, int nprod, int ncons, long total, siz
     }
     close(go[0]);
     int64_t t0 = bench_now_ns();
-    must(write(go[1], "gggg", (size_t)nkids) == nkids);
+    bench_must(write(go[1], "gggg", (size_t)nkids) == nkids);
     for (int i = 0; i < nkids; i++) {
         int st = 0;
-        must(waitpid(kids[i], &st, 0) == kids[i] && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        bench_must(waitpid(kids[i], &st, 0) == kids[i] && WIFEXITED(st) && WEXITSTATUS(st) == 0);
     }
     int64_t t1 = bench_now_ns();
     close(go[1]);
@@ -176,7 +170,7 @@ static double roundtrip(const struct qops *ops, long n)
     char buf[SMALL];
     memset(buf, 1, sizeof buf);
     pid_t pid = fork();
-    must(pid >= 0);
+    bench_must(pid >= 0);
     if (pid == 0) {
         size_t len;
         while ((len = ops->get(up, buf, sizeof buf)) != 1)
@@ -186,12 +180,12 @@ static double roundtrip(const struct qops *ops, long n)
     int64_t t0 = bench_now_ns();
     for (long i = 0; i < n; i++) {
         ops->put(up, buf, SMALL);
-        must(ops->get(down, buf, sizeof buf) == SMALL);
+        bench_must(ops->get(down, buf, sizeof buf) == SMALL);
     }
     int64_t t1 = bench_now_ns();
     ops->put(up, "", 1);
     int st = 0;
-    must(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    bench_must(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
     ops->close(up);
     ops->close(down);
     return (double)(t1 - t0) / (double)n;

@@ -600,6 +600,24 @@ static void await_progress(weft_queue *q, uint32_t *seq, uint32_t seen, uint32_t
     __atomic_fetch_sub(waiters, 1u, __ATOMIC_SEQ_CST);
 }
 
+/* After an attempt found the queue full (or empty): EAGAIN for a try,
+ * ETIMEDOUT past the deadline, else wait for progress and return 0 to
+ * try again. *since: when this call began waiting (0: not yet). */
+static int wait_round(weft_queue *q, uint32_t *seq, uint32_t seen, uint32_t *waiters,
+                      uint32_t *parked, const weft_rlock *watched, const uint64_t *progress,
+                      uint64_t before, int64_t *since, int64_t deadline, bool try_only)
+{
+    if (try_only)
+        return EAGAIN;
+    int64_t now = weft_time_now_ns();
+    if (deadline != WEFT_DEADLINE_NEVER && now >= deadline)
+        return ETIMEDOUT;
+    if (*since == 0)
+        *since = now;
+    await_progress(q, seq, seen, waiters, parked, watched, progress, before, *since, deadline);
+    return 0;
+}
+
 static int put_wait(weft_queue *q, const void *msg, size_t len, int64_t deadline, bool try_only)
 {
     if (!q || (!msg && len))
@@ -627,14 +645,10 @@ static int put_wait(weft_queue *q, const void *msg, size_t len, int64_t deadline
             continue;
         }
         reaped = false;
-        if (try_only)
-            return EAGAIN;
-        if (deadline != WEFT_DEADLINE_NEVER && weft_time_now_ns() >= deadline)
-            return ETIMEDOUT;
-        if (since == 0)
-            since = weft_time_now_ns();
-        await_progress(q, &h->free_seq, seen, &h->put_waiters, &h->put_parked, &h->clock,
-                       &h->head, head, since, deadline);
+        rc = wait_round(q, &h->free_seq, seen, &h->put_waiters, &h->put_parked, &h->clock,
+                        &h->head, head, &since, deadline, try_only);
+        if (rc)
+            return rc;
     }
 }
 
@@ -795,14 +809,10 @@ static int get_wait(weft_queue *q, const struct take *tk, int64_t deadline, bool
         int rc = get_once(q, tk, deadline, &tail);
         if (rc != EAGAIN)
             return rc;
-        if (try_only)
-            return EAGAIN;
-        if (deadline != WEFT_DEADLINE_NEVER && weft_time_now_ns() >= deadline)
-            return ETIMEDOUT;
-        if (since == 0)
-            since = weft_time_now_ns();
-        await_progress(q, &h->put_seq, seen, &h->get_waiters, &h->get_parked, &h->plock,
-                       &h->tail, tail, since, deadline);
+        rc = wait_round(q, &h->put_seq, seen, &h->get_waiters, &h->get_parked, &h->plock,
+                        &h->tail, tail, &since, deadline, try_only);
+        if (rc)
+            return rc;
     }
 }
 

@@ -12,18 +12,11 @@
 #include <string.h>
 
 #include "queue_layout.h"
+#include "ipc/names.h"
 #include "sync/helpers.h"
 #include "weft/ipc.h"
 #include "weft/time.h"
 
-static const char *unique(const char *tag)
-{
-    static char buf[8][64];
-    static int next;
-    char *b = buf[next++ % 8];
-    (void)snprintf(b, 64, "/weft-test-%d-%s", (int)getpid(), tag);
-    return b;
-}
 
 static weft_queue *make(size_t cap, size_t msgs, unsigned flags)
 {

@@ -12,18 +12,9 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "ipc/names.h"
 #include "sync/helpers.h"
 #include "weft/ipc.h"
-
-/* A name no other test run uses. */
-static const char *unique(const char *tag)
-{
-    static char buf[8][64];
-    static int next;
-    char *b = buf[next++ % 8];
-    (void)snprintf(b, 64, "/weft-test-%d-%s", (int)getpid(), tag);
-    return b;
-}
 
 WT_CASE(test_shm_anonymous_is_zeroed_and_shared_with_children, "unit valgrind")
 {
