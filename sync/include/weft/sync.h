@@ -10,6 +10,7 @@
 #include "weft/event.h"
 #include "weft/flags.h"
 #include "weft/futex.h"
+#include "weft/gil.h"
 #include "weft/lock.h"
 #include "weft/once.h"
 #include "weft/rlock.h"
