@@ -57,6 +57,12 @@ static struct stats summarise(const double *v, int n)
 void bench_compare(const char *scenario, const char *metric, long ops,
                    const bench_impl *impls, int n)
 {
+    bench_compare_unit(scenario, metric, "ns/op", ops, impls, n);
+}
+
+void bench_compare_unit(const char *scenario, const char *metric, const char *unit,
+                        long ops, const bench_impl *impls, int n)
+{
     static double cost[MAX_IMPLS][MAX_RUNS];
     int runs = bench_options.runs;
     if (runs > MAX_RUNS)
@@ -85,9 +91,9 @@ void bench_compare(const char *scenario, const char *metric, long ops,
             continue;
         struct stats st = summarise(cost[i], runs);
         printf("{\"scenario\":\"%s\",\"impl\":\"%s\",\"metric\":\"%s\","
-               "\"unit\":\"ns/op\",\"median\":%.3f,\"min\":%.3f,\"max\":%.3f,"
+               "\"unit\":\"%s\",\"median\":%.3f,\"min\":%.3f,\"max\":%.3f,"
                "\"runs\":%d}\n",
-               scenario, impls[i].name, metric, st.median, st.min, st.max, runs);
+               scenario, impls[i].name, metric, unit, st.median, st.min, st.max, runs);
     }
     for (int i = 1; i < n; i++) {
         if (!available[i] || !available[0])

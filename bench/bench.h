@@ -39,6 +39,11 @@ extern bench_opts bench_options;
 void bench_compare(const char *scenario, const char *metric, long ops,
                    const bench_impl *impls, int n);
 
+/* As bench_compare, for a cost in another unit than ns/op ("x" for a time
+ * over a time, "ns/switch", ...); ratios are still weft's over the peer's. */
+void bench_compare_unit(const char *scenario, const char *metric, const char *unit,
+                        long ops, const bench_impl *impls, int n);
+
 /* Abort unless ok: a benchmark whose setup or traffic fails measures
  * nothing worth printing. Inline, so analysers see the abort. */
 static inline void bench_must(int ok)
@@ -73,5 +78,6 @@ void bench_thread(void);
 void bench_proc(void);
 void bench_pipe(void);
 void bench_queue(void);
+void bench_gil(void);
 
 #endif /* WEFT_BENCH_H */

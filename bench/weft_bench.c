@@ -23,6 +23,7 @@ static const struct {
     {"proc", bench_proc},
     {"pipe", bench_pipe},
     {"queue", bench_queue},
+    {"gil", bench_gil},
 };
 
 #define NSCENARIOS (sizeof scenarios / sizeof scenarios[0])
