@@ -9,9 +9,13 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* also predefined by g++/clang++: C++ pass */
 #endif
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -121,10 +125,8 @@ static int parse(int argc, char **argv, struct config *c)
 {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            exit(0);
-        }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+            return 1;
         if (i + 1 >= argc)
             return -1;
         const char *v = argv[++i];
@@ -174,9 +176,29 @@ static void chart(const struct config *c, double speedup[2][NWAYS])
         printf("(gnuplot is not installed: no chart; the numbers are in %s)\n", c->csv);
         return;
     }
-    FILE *gp = popen("gnuplot", "w");
-    if (gp == NULL)
+    /* gnuplot reads the script on its standard input: a pipe. */
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
         return;
+    posix_spawn_file_actions_t fa;
+    pid_t pid = -1;
+    int err = posix_spawn_file_actions_init(&fa);
+    if (err == 0) {
+        err = posix_spawn_file_actions_adddup2(&fa, fds[0], STDIN_FILENO);
+        if (err == 0) {
+            char *argv[] = {(char *)"gnuplot", NULL};
+            err = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
+        }
+        (void)posix_spawn_file_actions_destroy(&fa);
+    }
+    (void)close(fds[0]);
+    FILE *gp = err == 0 ? fdopen(fds[1], "w") : NULL;
+    if (gp == NULL) {
+        (void)close(fds[1]);
+        if (err == 0)
+            (void)waitpid(pid, NULL, 0);
+        return;
+    }
     (void)fprintf(gp,
         "set terminal png size 900,500\nset output '%s'\n"
         "set title 'weft-demo: speedup over sequential, %d tasks'\n"
@@ -188,16 +210,23 @@ static void chart(const struct config *c, double speedup[2][NWAYS])
     for (int w = 0; w < NWAYS; w++)
         (void)fprintf(gp, "\"%s\" %.3f %.3f\n", way_short[w], speedup[0][w], speedup[1][w]);
     (void)fprintf(gp, "EOD\nplot $d using 2:xtic(1) title 'CPU-bound', '' using 3 title 'I/O-bound'\n");
-    if (pclose(gp) == 0)
+    int st = 0;
+    bool ok = fclose(gp) == 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    if (ok && WIFEXITED(st) && WEXITSTATUS(st) == 0)
         printf("chart: %s\n", c->png);
+    else
+        printf("(gnuplot failed: no chart)\n");
 }
 
 int main(int argc, char **argv)
 {
     struct config c = {4, 250, 10, 20, "weft-demo.csv", "weft-demo.png"};
-    if (parse(argc, argv, &c) != 0) {
-        usage(stderr);
-        return 2;
+    int parsed = parse(argc, argv, &c);
+    if (parsed != 0) {
+        usage(parsed > 0 ? stdout : stderr);
+        return parsed > 0 ? 0 : 2;
     }
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     printf("weft-demo: %d tasks on %ld CPUs; a CPU-bound task computes for %d ms, "
@@ -210,7 +239,7 @@ int main(int argc, char **argv)
     proto[1].waits = c.io_waits;
     proto[1].wait_ns = (int64_t)c.io_ms * 1000000;
     static const char *const kinds[2] = {"CPU-bound", "I/O-bound"};
-    double secs[2][NWAYS], speedup[2][NWAYS];
+    double secs[2][NWAYS] = {{0}}, speedup[2][NWAYS] = {{0}};
     printf("%-10s %-27s %9s %8s\n", "workload", "way", "wall (s)", "speedup");
     for (int k = 0; k < 2; k++)
         for (int w = 0; w < NWAYS; w++) {

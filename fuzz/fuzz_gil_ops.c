@@ -196,7 +196,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             w->ops[t][w->nops[t]++] = data[k];
     }
     struct worker wk[MAX_THREADS];
-    pthread_t tid[MAX_THREADS];
+    pthread_t tid[MAX_THREADS] = {0};
     for (int t = 0; t < w->nthreads; t++) {
         wk[t].w = w;
         wk[t].id = t;
