@@ -96,7 +96,8 @@ inline notify(c) {
         do
         :: i < N -> if :: cv[c].in[i] = 0 :: skip fi; i++
         :: else -> break
-        od
+        od;
+        i = 0
     }
 }
 
@@ -147,7 +148,8 @@ inline take_faithful(timed) {
                 fi
             fi
         od;
-        if :: got -> waiters-- :: else -> skip fi
+        if :: got -> waiters-- :: else -> skip fi;
+        d_step { saved = 0; requested = 0; req_switch = 0 }   /* dead */
     :: else -> skip
     fi;
     if
@@ -244,7 +246,7 @@ proctype thread(byte me)
             drop_faithful(0)
         :: else -> skip
         fi;
-        r++
+        d_step { got = 0; timed = 0; r++ }
     :: else -> break
     od;
     finished++

@@ -94,9 +94,11 @@ static bool is_locked(const weft_gil *g)
     return weft__load_relaxed(&g->locked) != 0;
 }
 
-static bool holds(const weft_gil *g, const struct weft__gil_member *m)
+/* Whether m's thread holds g: its own flag, set and cleared by itself as it
+ * takes and lets go, so no other thread's progress can make it look held. */
+static bool holds(const struct weft__gil_member *m)
 {
-    return m != NULL && is_locked(g) && holder_of(g) == m;
+    return m != NULL && m->held;
 }
 
 static uint32_t waiters_of(const weft_gil *g)
@@ -109,12 +111,26 @@ static void set_waiters(weft_gil *g, uint32_t n) WEFT_REQUIRES(g->mu)
     weft__store_relaxed(&g->waiters, n);
 }
 
-static void request_drop(weft_gil *g, struct weft__gil_member *m)
+/* Set the drop request (mu held); returns its number, which lets the
+ * requester withdraw it later only if it is still its own. */
+static uint64_t request_drop(weft_gil *g, struct weft__gil_member *m)
+    WEFT_REQUIRES(g->mu)
 {
     weft__store_relaxed(&g->drop_request, 1);
+    uint64_t seq = ++g->drop_seq;
     weft__gil_add(&g->stats.drop_requests, 1);
     weft__gil_add(&m->stats.drop_requests, 1);
     emit(g, WEFT_GIL_EV_DROP_REQUEST);
+    return seq;
+}
+
+/* Withdraw the caller's request `seq` (mu held), if nobody answered it (no
+ * switch since switch_at) and nobody made a newer one. */
+static void withdraw_drop(weft_gil *g, uint64_t seq, uint64_t switch_at)
+    WEFT_REQUIRES(g->mu)
+{
+    if (seq != 0 && g->drop_seq == seq && g->switch_number == switch_at)
+        weft__store_relaxed(&g->drop_request, 0);
 }
 
 /* Make m the holder; true if that is a switch. */
@@ -134,6 +150,7 @@ static void took(weft_gil *g, struct weft__gil_member *m, bool switched,
                  int64_t waited_since)
 {
     int64_t t = now_ns();
+    m->held = true;
     g->held_since = t;
     weft__gil_add(&g->stats.acquisitions, 1);
     weft__gil_add(&m->stats.acquisitions, 1);
@@ -160,18 +177,21 @@ static void letting_go(weft_gil *g, struct weft__gil_member *m, bool forced)
         weft__gil_add(&m->stats.forced_drops, 1);
     }
     m->io_bound = !forced && held < interval_of(g);
+    m->held = false;
 }
 
 /* ---- faithful mode ---------------------------------------------------- */
 
 static int take_faithful(weft_gil *g, struct weft__gil_member *m,
-                         int64_t deadline_ns) WEFT_NO_THREAD_SAFETY_ANALYSIS
+                         int64_t deadline_ns, bool yielder)
+    WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
     (void)weft_lock_acquire(&g->mu);
+    if (yielder)
+        g->yielders--;
     int64_t since = 0;
     if (is_locked(g)) {
-        bool requested = false;
-        uint64_t req_switch = 0;
+        uint64_t req_seq = 0, req_switch = 0;
         since = now_ns();
         set_waiters(g, waiters_of(g) + 1);
         emit(g, WEFT_GIL_EV_REQUEST);
@@ -185,14 +205,12 @@ static int take_faithful(weft_gil *g, struct weft__gil_member *m,
             int64_t t = now_ns();
             if (t >= iv_end && g->switch_number == saved &&
                 weft__load_relaxed(&g->drop_request) == 0) {
-                request_drop(g, m);
-                requested = true;
+                req_seq = request_drop(g, m);
                 req_switch = saved;
             }
             if (t >= deadline_ns) {
                 set_waiters(g, waiters_of(g) - 1);
-                if (requested && g->switch_number == req_switch)
-                    weft__store_relaxed(&g->drop_request, 0);
+                withdraw_drop(g, req_seq, req_switch);
                 weft__gil_add(&g->stats.timeouts, 1);
                 weft__gil_add(&m->stats.timeouts, 1);
                 (void)weft_lock_release(&g->mu);
@@ -212,26 +230,30 @@ static int take_faithful(weft_gil *g, struct weft__gil_member *m,
     return 0;
 }
 
+/* Release; then, for a forced drop or while a drop request is pending (as
+ * CPython's drop_gil), wait until another thread took the GIL. A forced
+ * dropper counts as a yielder until its re-take (destroy sees it). */
 static void drop_faithful(weft_gil *g, struct weft__gil_member *m, bool forced)
     WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
+    emit(g, WEFT_GIL_EV_RELEASED);
     letting_go(g, m, forced);
     (void)weft_lock_acquire(&g->mu);
+    if (forced)
+        g->yielders++;
     weft__store_relaxed(&g->locked, 0);
     (void)weft_cond_notify(&g->cond, 1);
     (void)weft_lock_release(&g->mu);
-    emit(g, WEFT_GIL_EV_RELEASED);
-    if (!forced)
+    if (!forced && weft__load_relaxed(&g->drop_request) == 0)
         return;
     (void)weft_lock_acquire(&g->switch_mu);
     if (holder_of(g) == m) {
         weft__store_relaxed(&g->drop_request, 0);
-        while (holder_of(g) == m) {
+        /* Until another thread took it - or everyone who could take it
+         * has given up (only a deadline makes a waiter leave). */
+        while (holder_of(g) == m && (is_locked(g) || waiters_of(g) != 0))
             (void)weft_cond_wait_until(&g->switch_cond, &g->switch_mu,
                                        now_ns() + interval_of(g));
-            if (holder_of(g) == m && !is_locked(g) && waiters_of(g) == 0)
-                break; /* everyone who could take it has given up */
-        }
     }
     (void)weft_lock_release(&g->switch_mu);
 }
@@ -284,7 +306,10 @@ static void handoff(weft_gil *g, int64_t now) WEFT_REQUIRES(g->mu)
     }
     unqueue(g, w);
     w->switched = set_holder(g, w->member);
-    weft__store_relaxed(&g->drop_request, g->queue[PRIO][HEAD] != NULL);
+    /* After a priority grant the next priority waiter asks at once; after
+     * a normal one (none left, or the oldest had waited too long) the
+     * priority waiters ask again after an interval: a whole slice. */
+    weft__store_relaxed(&g->drop_request, w->prio && g->queue[PRIO][HEAD] != NULL);
     WEFT__ANN_HAPPENS_BEFORE(&w->word);
     if (weft__xchg_release(&w->word, W_GRANTED) == W_SLEEP)
         (void)weft__futex_wake(&w->word, 1, false);
@@ -293,7 +318,7 @@ static void handoff(weft_gil *g, int64_t now) WEFT_REQUIRES(g->mu)
 /* Wait until the handoff makes w's thread the holder, requesting a drop as
  * the mode says; on the deadline, leave the queue. */
 static int wait_granted(weft_gil *g, struct weft__gil_member *m,
-                        int64_t since, int64_t deadline_ns, bool requested,
+                        int64_t since, int64_t deadline_ns, uint64_t req_seq,
                         uint64_t saved) WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
     struct weft__gil_waiter *w = &m->waiter;
@@ -323,8 +348,7 @@ static int wait_granted(weft_gil *g, struct weft__gil_member *m,
         if (t >= iv_end) {
             if (g->switch_number == saved &&
                 weft__load_relaxed(&g->drop_request) == 0) {
-                request_drop(g, m);
-                requested = true;
+                req_seq = request_drop(g, m);
                 req_switch = saved;
             }
             saved = g->switch_number;
@@ -332,9 +356,8 @@ static int wait_granted(weft_gil *g, struct weft__gil_member *m,
         }
         if (t >= deadline_ns) {
             unqueue(g, w);
-            if (requested && g->switch_number == req_switch &&
-                g->queue[PRIO][HEAD] == NULL)
-                weft__store_relaxed(&g->drop_request, 0);
+            if (g->queue[PRIO][HEAD] == NULL)
+                withdraw_drop(g, req_seq, req_switch);
             weft__gil_add(&g->stats.timeouts, 1);
             weft__gil_add(&m->stats.timeouts, 1);
             (void)weft_lock_release(&g->mu);
@@ -348,9 +371,10 @@ static int wait_granted(weft_gil *g, struct weft__gil_member *m,
     return 0;
 }
 
-/* Queue m's waiter (mu held); returns whether it requested a drop. */
-static bool join_queue(weft_gil *g, struct weft__gil_member *m, bool prio,
-                       int64_t since) WEFT_REQUIRES(g->mu)
+/* Queue m's waiter (mu held); returns the number of the drop request it
+ * made, or 0. */
+static uint64_t join_queue(weft_gil *g, struct weft__gil_member *m, bool prio,
+                           int64_t since) WEFT_REQUIRES(g->mu)
 {
     struct weft__gil_waiter *w = &m->waiter;
     weft__store_relaxed(&w->word, W_WAIT);
@@ -359,11 +383,9 @@ static bool join_queue(weft_gil *g, struct weft__gil_member *m, bool prio,
     w->since = since;
     enqueue(g, w);
     emit(g, WEFT_GIL_EV_REQUEST);
-    if (prio && weft__load_relaxed(&g->drop_request) == 0) {
-        request_drop(g, m);
-        return true;
-    }
-    return false;
+    if (prio && weft__load_relaxed(&g->drop_request) == 0)
+        return request_drop(g, m);
+    return 0;
 }
 
 static int take_fair(weft_gil *g, struct weft__gil_member *m,
@@ -378,20 +400,26 @@ static int take_fair(weft_gil *g, struct weft__gil_member *m,
         return 0;
     }
     int64_t since = now_ns();
-    bool requested = join_queue(g, m, m->io_bound, since);
+    if (since >= deadline_ns) { /* one attempt, made */
+        weft__gil_add(&g->stats.timeouts, 1);
+        weft__gil_add(&m->stats.timeouts, 1);
+        (void)weft_lock_release(&g->mu);
+        return ETIMEDOUT;
+    }
+    uint64_t req_seq = join_queue(g, m, m->io_bound, since);
     uint64_t saved = g->switch_number;
     (void)weft_lock_release(&g->mu);
-    return wait_granted(g, m, since, deadline_ns, requested, saved);
+    return wait_granted(g, m, since, deadline_ns, req_seq, saved);
 }
 
 static void release_fair(weft_gil *g, struct weft__gil_member *m)
     WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
+    emit(g, WEFT_GIL_EV_RELEASED);
     letting_go(g, m, false);
     (void)weft_lock_acquire(&g->mu);
     handoff(g, now_ns());
     (void)weft_lock_release(&g->mu);
-    emit(g, WEFT_GIL_EV_RELEASED);
 }
 
 static int yield_fair(weft_gil *g, struct weft__gil_member *m)
@@ -403,14 +431,14 @@ static int yield_fair(weft_gil *g, struct weft__gil_member *m)
         (void)weft_lock_release(&g->mu);
         return 0;
     }
+    emit(g, WEFT_GIL_EV_RELEASED);
     letting_go(g, m, true);
     int64_t t = now_ns();
     handoff(g, t);
     (void)join_queue(g, m, false, t);
     uint64_t saved = g->switch_number;
     (void)weft_lock_release(&g->mu);
-    emit(g, WEFT_GIL_EV_RELEASED);
-    return wait_granted(g, m, t, WEFT_DEADLINE_NEVER, false, saved);
+    return wait_granted(g, m, t, WEFT_DEADLINE_NEVER, 0, saved);
 }
 
 /* ---- the public functions --------------------------------------------- */
@@ -464,10 +492,10 @@ static int take(weft_gil *g, int64_t deadline_ns) WEFT_NO_THREAD_SAFETY_ANALYSIS
     struct weft__gil_member *m = weft__gil_self(g, true);
     if (m == NULL)
         return ENOMEM;
-    if (holds(g, m))
+    if (holds(m))
         return EDEADLK;
     return g->mode == WEFT_GIL_FAIR ? take_fair(g, m, deadline_ns)
-                                    : take_faithful(g, m, deadline_ns);
+                                    : take_faithful(g, m, deadline_ns, false);
 }
 
 int weft_gil_acquire(weft_gil *g) WEFT_NO_THREAD_SAFETY_ANALYSIS
@@ -492,7 +520,7 @@ int weft_gil_acquire_for(weft_gil *g, int64_t timeout_ns)
 int weft_gil_release(weft_gil *g) WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
     struct weft__gil_member *m = weft__gil_self(g, false);
-    if (!holds(g, m))
+    if (!holds(m))
         return EPERM;
     if (g->mode == WEFT_GIL_FAIR)
         release_fair(g, m);
@@ -514,18 +542,19 @@ int weft_gil_blocking_end(weft_gil *g) WEFT_NO_THREAD_SAFETY_ANALYSIS
 int weft_gil_yield(weft_gil *g) WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
     struct weft__gil_member *m = weft__gil_self(g, false);
-    if (!holds(g, m))
+    if (!holds(m))
         return EPERM;
     if (weft__load_relaxed(&g->drop_request) == 0 && waiters_of(g) == 0)
         return 0;
     if (g->mode == WEFT_GIL_FAIR)
         return yield_fair(g, m);
     drop_faithful(g, m, true);
-    return take_faithful(g, m, WEFT_DEADLINE_NEVER);
+    return take_faithful(g, m, WEFT_DEADLINE_NEVER, true);
 }
 
 void weft__gil_release_at_exit(weft_gil *g, struct weft__gil_member *m)
 {
+    emit(g, WEFT_GIL_EV_RELEASED);
     letting_go(g, m, false);
     if (g->mode == WEFT_GIL_FAIR) {
         handoff(g, now_ns());
@@ -533,12 +562,11 @@ void weft__gil_release_at_exit(weft_gil *g, struct weft__gil_member *m)
         weft__store_relaxed(&g->locked, 0);
         (void)weft_cond_notify(&g->cond, 1);
     }
-    emit(g, WEFT_GIL_EV_RELEASED);
 }
 
 bool weft_gil_held(weft_gil *g)
 {
-    return holds(g, weft__gil_self(g, false));
+    return holds(weft__gil_self(g, false));
 }
 
 int weft_gil_set_interval(weft_gil *g, int64_t interval_ns)

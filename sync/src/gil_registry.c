@@ -66,9 +66,13 @@ static void thread_exit(void *marker) WEFT_NO_THREAD_SAFETY_ANALYSIS
         weft_gil *g = m->g;
         if (g != NULL) {
             weft_lock_acquire(&g->mu);
-            if (__atomic_load_n(&g->locked, __ATOMIC_RELAXED) != 0 &&
-                __atomic_load_n(&g->holder, __ATOMIC_RELAXED) == m)
+            if (m->held)
                 weft__gil_release_at_exit(g, m);
+            /* The last holder's record goes: a later thread's record at
+             * the same address must not look like it. */
+            if (__atomic_load_n(&g->holder, __ATOMIC_RELAXED) == m)
+                __atomic_store_n(&g->holder, (struct weft__gil_member *)NULL,
+                                 __ATOMIC_RELAXED);
             gil_unlink_member(m);
             weft_lock_release(&g->mu);
         }
@@ -104,23 +108,28 @@ static void fork_parent(void) WEFT_NO_THREAD_SAFETY_ANALYSIS
 static void fork_child(void) WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
     const void *me = &tl_members;
+    int32_t tid = (int32_t)gettid();
     for (weft_gil *g = gils; g != NULL; g = g->reg_next) {
+        bool kept = false;
         struct weft__gil_member *m = g->members;
         while (m != NULL) {
             struct weft__gil_member *next = m->gil_next;
             if (m->owner != me) {
+                if (g->holder == m)
+                    g->holder = NULL;
                 gil_unlink_member(m);
                 free(m);
+            } else {
+                kept = m->held;
+                m->tid = tid;
             }
             m = next;
         }
-        struct weft__gil_member *h = g->holder;
-        if (h != NULL && h->owner != me) {
-            g->holder = NULL;
+        if (!kept)
             g->locked = 0;
-        }
         g->drop_request = 0;
         g->waiters = 0;
+        g->yielders = 0;
         memset(g->queue, 0, sizeof g->queue);
         (void)weft_cond_init(&g->cond, 0);
         (void)weft_cond_init(&g->switch_cond, 0);
@@ -157,7 +166,7 @@ int weft__gil_unregister(weft_gil *g)
     weft_lock_acquire(&reg);
     weft_lock_acquire(&g->mu);
     bool busy = __atomic_load_n(&g->locked, __ATOMIC_RELAXED) != 0 ||
-                g->waiters != 0;
+                g->waiters != 0 || g->yielders != 0;
     weft_lock_release(&g->mu);
     if (busy) {
         weft_lock_release(&reg);
@@ -289,7 +298,7 @@ int64_t weft_gil_wait_percentile(const weft_gil_stats *s, double p)
         total += s->wait_hist[i];
     if (total == 0)
         return 0;
-    if (p < 0)
+    if (!(p >= 0)) /* also NaN */
         p = 0;
     if (p > 1)
         p = 1;

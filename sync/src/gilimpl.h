@@ -32,6 +32,7 @@ struct weft__gil_member {
     uint64_t gil_id;   /* g->id; never changes */
     const void *owner; /* identifies the thread (its list head's address) */
     int32_t tid;       /* kernel thread id, for reports */
+    bool held;         /* this thread holds g; the owning thread only */
     bool io_bound;     /* last hold ended voluntarily within an interval;
                           read and written by the owning thread only */
     struct weft__gil_member *thread_next; /* the thread's members (registry) */

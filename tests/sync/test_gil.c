@@ -461,6 +461,21 @@ WT_CASE(test_gil_hooks_and_thread_stats, "unit valgrind") {
         for (int i = 0; i < l.n && nm < 8; i++)
             if (pthread_equal(l.who[i], pthread_self()))
                 mine[nm++] = l.ev[i];
+        /* Across threads the hooks tell one holder at a time: a release is
+         * reported before the next thread's acquisition. */
+        int holders = 0;
+        pthread_t holder = pthread_self();
+        for (int i = 0; i < l.n; i++) {
+            if (l.ev[i] == WEFT_GIL_EV_ACQUIRED) {
+                WT_EQ(holders, 0);
+                holders = 1;
+                holder = l.who[i];
+            } else if (l.ev[i] == WEFT_GIL_EV_RELEASED) {
+                WT_EQ(holders, 1);
+                WT_TRUE(pthread_equal(holder, l.who[i]));
+                holders = 0;
+            }
+        }
         WT_EQ(pthread_mutex_unlock(&l.mu), 0);
         WT_EQ(nm, 3);
         WT_EQ(mine[0], (unsigned)WEFT_GIL_EV_REQUEST);

@@ -28,10 +28,11 @@
  * its next weft_gil_check(), releases, and does not take the lock back until
  * another thread has had it (forced switching). Waiters are not queued: the
  * lock goes to whichever thread the kernel wakes first. A voluntary release
- * (weft_gil_release, weft_gil_blocking_begin) gets no forced switch: the
- * releaser may take the lock straight back. So a thread returning from I/O
- * waits a whole interval behind a CPU-bound holder each time it needs the
- * lock: the convoy effect.
+ * (weft_gil_release, weft_gil_blocking_begin) forces no switch of its own:
+ * the releaser may take the lock straight back, unless a drop was requested
+ * (then, as in CPython, it waits until another thread took the lock). So a
+ * thread returning from I/O waits a whole interval behind a CPU-bound holder
+ * each time it needs the lock: the convoy effect.
  *
  * WEFT_GIL_FAIR keeps the interval for CPU-bound threads and removes the
  * convoy: waiters queue in FIFO order and every release hands the lock
@@ -40,8 +41,9 @@
  * I/O-bound: when it asks for the lock again it joins a priority queue and
  * requests the drop at once, so the CPU-bound holder lets go at its next
  * check. Priority waiters are served before the others unless the oldest
- * other waiter has already waited a whole interval, so neither class can
- * starve the other. Between CPU-bound threads it switches exactly as the
+ * other waiter has already waited two intervals (and then it gets a whole
+ * interval before priority waiters ask again), so neither class can starve
+ * the other. Between CPU-bound threads it switches exactly as the
  * faithful mode does. Waiters spin briefly before they sleep.
  *
  * Invariants: at most one thread holds a GIL. A holder that exits while it
@@ -90,7 +92,9 @@ enum {
 
 #define WEFT_GIL_DEFAULT_INTERVAL_NS 5000000 /* 5 ms, CPython's default */
 #define WEFT_GIL_MIN_INTERVAL_NS 1000        /* 1 us, CPython's floor */
-#define WEFT_GIL_HIST_BUCKETS 40 /* bucket i: waits in [2^i, 2^(i+1)) ns */
+#define WEFT_GIL_HIST_BUCKETS 40 /* bucket i: waits in [2^i, 2^(i+1)) ns;
+                                    bucket 0 also waits of 0 ns, the last
+                                    bucket every longer wait */
 
 typedef struct weft_gil weft_gil;
 
@@ -136,7 +140,9 @@ struct WEFT_CAPABILITY("gil") weft_gil {
     uint64_t id;            /* unique among GILs of this process */
     uint64_t switch_number; /* changes of holder */
     uint32_t waiters;       /* threads inside an acquire that waits */
-    uint32_t pad;
+    uint32_t yielders;      /* faithful: threads between a forced drop and
+                               their re-take */
+    uint64_t drop_seq;      /* drop requests set so far */
     struct weft__gil_member *holder; /* the last holder */
     weft_lock mu;           /* guards the fields above that are not atomic */
     weft_cond cond;         /* faithful: waiters of the GIL */
@@ -154,8 +160,8 @@ struct WEFT_CAPABILITY("gil") weft_gil {
 /* weft_gil_init - make *g a free GIL.
  * Blocks:   briefly, on the process-wide list of GILs.
  * Requires: *g is not in use. opts may be NULL (faithful, 5 ms, no hook).
- * Returns:  0; EINVAL for an unknown mode, a negative interval, or hook
- *           events without a hook.
+ * Returns:  0; EINVAL for an unknown mode, a negative interval, unknown hook
+ *           events, or hook events without a hook.
  * Threads:  any thread. */
 int weft_gil_init(weft_gil *g, const weft_gil_opts *opts);
 
@@ -171,7 +177,8 @@ int weft_gil_destroy(weft_gil *g);
  *           as the mode says.
  * Requires: the caller does not hold *g.
  * Returns:  0 (held); EDEADLK if the caller already holds it; ENOMEM if the
- *           caller's first use of *g could not allocate its record.
+ *           caller's first use of *g could not allocate its record (or the
+ *           process could not register its thread-exit and fork handlers).
  * Threads:  any thread; not async-signal-safe. */
 int weft_gil_acquire(weft_gil *g) WEFT_TRY_ACQUIRE(0, g);
 
@@ -179,7 +186,8 @@ int weft_gil_acquire(weft_gil *g) WEFT_TRY_ACQUIRE(0, g);
  * Blocks:   until held or CLOCK_MONOTONIC reaches deadline_ns (absolute).
  * Requires: the caller does not hold *g.
  * Returns:  as weft_gil_acquire, or ETIMEDOUT (not held; a drop request the
- *           caller made and that no switch answered is withdrawn).
+ *           caller made and that no switch answered is withdrawn). A past
+ *           deadline makes one attempt and never queues or requests.
  * Threads:  any thread; not async-signal-safe. */
 int weft_gil_acquire_until(weft_gil *g, int64_t deadline_ns)
     WEFT_TRY_ACQUIRE(0, g);
@@ -190,8 +198,11 @@ int weft_gil_acquire_for(weft_gil *g, int64_t timeout_ns)
     WEFT_TRY_ACQUIRE(0, g);
 
 /* weft_gil_release - give *g up voluntarily.
- * Blocks:   never (may wake a waiter). No forced switch: the caller may take
- *           the GIL straight back (faithful) or joins the queue (fair).
+ * Blocks:   faithful: only while a drop request is pending, until another
+ *           thread took the GIL (as CPython's drop_gil); fair: never (it may
+ *           wake the waiter it hands the GIL to). Otherwise no forced
+ *           switch: the caller may take the GIL straight back (faithful) or
+ *           queues behind the waiters (fair).
  * Requires: the caller holds *g.
  * Returns:  0; EPERM if the caller does not hold *g (nothing changes).
  * Threads:  the holder. */
