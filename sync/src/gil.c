@@ -13,10 +13,10 @@
  *   request. A forced drop (yield) releases, wakes one waiter, and then waits
  *   on switch_cond until `holder` is some other thread: the taker sets holder
  *   under switch_mu and signals it, so the wait cannot miss it. If every
- *   waiter has gone (only a deadline can make one leave, and then the GIL is
- *   still held by someone else), the yielder stops waiting at its next
- *   interval tick. A voluntary release skips the switch wait. Waiters are not
- *   ordered: whichever the kernel wakes first and wins mu takes the GIL.
+ *   waiter has gone (only a deadline can make one leave), the yielder stops
+ *   waiting: it checks before each wait and at each interval tick. A
+ *   voluntary release makes the same switch wait only while a drop request
+ *   is pending, as CPython's drop_gil does. Waiters are not ordered: whichever the kernel wakes first and wins mu takes the GIL.
  *
  *   Fair mode (the design choice, and why). The convoy effect comes from two
  *   things: a thread back from I/O waits a whole interval before it may ask
@@ -35,8 +35,9 @@
  *       forced-switch wait: a yielder queues itself behind the new holder
  *       in the same critical section.
  *     - A priority waiter sets drop_request at once; a normal waiter after
- *       one interval without a switch, as in faithful mode. After a handoff
- *       drop_request is 1 exactly when priority waiters remain.
+ *       one interval without a switch, as in faithful mode. After a
+ *       priority grant drop_request stays 1 while priority waiters remain;
+ *       after a normal grant it is 0, so that holder gets a whole interval.
  *     - Between CPU-bound threads this is the faithful schedule (switch
  *       after each interval), so throughput is the same; an I/O-bound thread
  *       gets the GIL within one check of the holder instead of an interval.
