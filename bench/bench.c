@@ -115,27 +115,28 @@ double bench_cpython(void *ctx, long ops)
     return bench_python(py->script, py->kind, ops / 20);
 }
 
-/* Start argv with its stdout on a new pipe; returns the pid, or -1. */
-static pid_t spawn_reader(char *const argv[], int *out_fd)
+pid_t bench_spawn_piped(char *const argv[], int child_fd, int *our_fd)
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
         return -1;
+    /* The child reads fds[0] (its stdin) or writes fds[1] (its stdout). */
+    int theirs = child_fd == STDIN_FILENO ? 0 : 1;
     posix_spawn_file_actions_t fa;
     pid_t pid = -1;
     if (posix_spawn_file_actions_init(&fa) == 0) {
-        if (posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO) != 0 ||
+        if (posix_spawn_file_actions_adddup2(&fa, fds[theirs], child_fd) != 0 ||
             posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null",
                                              O_WRONLY, 0) != 0 ||
             posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0)
             pid = -1;
         (void)posix_spawn_file_actions_destroy(&fa);
     }
-    (void)close(fds[1]);
+    (void)close(fds[theirs]);
     if (pid < 0)
-        (void)close(fds[0]);
+        (void)close(fds[1 - theirs]);
     else
-        *out_fd = fds[0];
+        *our_fd = fds[1 - theirs];
     return pid;
 }
 
@@ -150,7 +151,7 @@ double bench_python(const char *script, const char *args, long ops)
     (void)snprintf(nops, sizeof nops, "%ld", ops);
     char *argv[] = {(char *)bench_options.python, path, (char *)args, nops, NULL};
     int fd = -1;
-    pid_t pid = spawn_reader(argv, &fd);
+    pid_t pid = bench_spawn_piped(argv, STDOUT_FILENO, &fd);
     if (pid < 0)
         return -1;
     char buf[128];

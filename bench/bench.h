@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/types.h>
 
 /* One run: perform `ops` operations and return nanoseconds per operation.
  * A negative result means the implementation is unavailable this time. */
@@ -51,6 +52,12 @@ static inline void bench_must(int ok)
     if (!ok)
         abort();
 }
+
+/* Start the program argv[0] (found on PATH) with child_fd (STDIN_FILENO or
+ * STDOUT_FILENO) on a new pipe and stderr on /dev/null; *our_fd gets the
+ * pipe's other end (close-on-exec). Returns the pid, or -1 if the pipe or
+ * the program could not be made (nothing is left open then). */
+pid_t bench_spawn_piped(char *const argv[], int child_fd, int *our_fd);
 
 /* CLOCK_MONOTONIC nanoseconds. */
 int64_t bench_now_ns(void);

@@ -75,13 +75,7 @@ static double cpu_threads(void *ctx, long ops)
     struct cpu_task t = {&g, ops * steps_per_ms};
     int64_t seq = run_sequential(&t);
     int64_t t0 = bench_now_ns();
-    weft_thread *th[2];
-    for (int i = 0; i < 2; i++)
-        bench_must(weft_thread_spawn(&th[i], cpu_task_main, &t, NULL) == 0);
-    for (int i = 0; i < 2; i++) {
-        bench_must(weft_thread_join(th[i], NULL) == 0);
-        weft_thread_unref(th[i]);
-    }
+    wl_run_threads(2, cpu_task_main, &t);
     int64_t par = bench_now_ns() - t0;
     bench_must(weft_gil_destroy(&g) == 0);
     return (double)par / (double)seq;
@@ -96,14 +90,7 @@ static double cpu_procs(void *ctx, long ops)
     struct cpu_task t = {&g, ops * steps_per_ms};
     int64_t seq = run_sequential(&t);
     int64_t t0 = bench_now_ns();
-    weft_proc *p[2];
-    for (int i = 0; i < 2; i++)
-        bench_must(weft_proc_spawn(&p[i], cpu_task_main, &t, NULL) == 0);
-    for (int i = 0; i < 2; i++) {
-        int code = -1;
-        bench_must(weft_proc_join(p[i], &code) == 0 && code == 0);
-        bench_must(weft_proc_free(p[i]) == 0);
-    }
+    wl_run_procs(2, cpu_task_main, &t);
     int64_t par = bench_now_ns() - t0;
     bench_must(weft_gil_destroy(&g) == 0);
     return (double)par / (double)seq;

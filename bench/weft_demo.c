@@ -10,8 +10,7 @@
 #define _GNU_SOURCE /* also predefined by g++/clang++: C++ pass */
 #endif
 #include <errno.h>
-#include <fcntl.h>
-#include <spawn.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,22 +82,9 @@ static double run(enum way way, int n, const struct task *proto)
         for (int i = 0; i < n; i++)
             (void)task_main(&t);
     } else if (way == PROCESSES) {
-        weft_proc *p[MAX_TASKS];
-        for (int i = 0; i < n; i++)
-            bench_must(weft_proc_spawn(&p[i], task_main, &t, NULL) == 0);
-        for (int i = 0; i < n; i++) {
-            int code = -1;
-            bench_must(weft_proc_join(p[i], &code) == 0 && code == 0);
-            bench_must(weft_proc_free(p[i]) == 0);
-        }
+        wl_run_procs(n, task_main, &t);
     } else {
-        weft_thread *th[MAX_TASKS];
-        for (int i = 0; i < n; i++)
-            bench_must(weft_thread_spawn(&th[i], task_main, &t, NULL) == 0);
-        for (int i = 0; i < n; i++) {
-            bench_must(weft_thread_join(th[i], NULL) == 0);
-            weft_thread_unref(th[i]);
-        }
+        wl_run_threads(n, task_main, &t);
     }
     double s = (double)(bench_now_ns() - t0) / 1e9;
     bench_must(weft_gil_destroy(&g) == 0);
@@ -153,52 +139,26 @@ static int parse(int argc, char **argv, struct config *c)
     return 0;
 }
 
-static bool have_gnuplot(void)
-{
-    const char *path = getenv("PATH");
-    if (path == NULL)
-        return false;
-    char dir[4096];
-    while (*path != '\0') {
-        size_t n = strcspn(path, ":");
-        if (n > 0 && n < sizeof dir - 16) {
-            memcpy(dir, path, n);
-            memcpy(dir + n, "/gnuplot", 9);
-            if (access(dir, X_OK) == 0)
-                return true;
-        }
-        path += n + (path[n] == ':');
-    }
-    return false;
-}
-
 static void chart(const struct config *c, double speedup[2][NWAYS])
 {
-    if (!have_gnuplot()) {
+    /* gnuplot reads the script on its standard input. If it dies early the
+     * writes fail with EPIPE instead of killing the demo. */
+    struct sigaction ign;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    (void)sigaction(SIGPIPE, &ign, NULL);
+    char *argv[] = {(char *)"gnuplot", NULL};
+    int fd = -1;
+    pid_t pid = bench_spawn_piped(argv, STDIN_FILENO, &fd);
+    if (pid < 0) {
         printf("(gnuplot is not installed: no chart; the numbers are in %s)\n", c->csv);
         return;
     }
-    /* gnuplot reads the script on its standard input: a pipe. */
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0)
-        return;
-    posix_spawn_file_actions_t fa;
-    pid_t pid = -1;
-    int err = posix_spawn_file_actions_init(&fa);
-    if (err == 0) {
-        err = posix_spawn_file_actions_adddup2(&fa, fds[0], STDIN_FILENO);
-        if (err == 0) {
-            char *argv[] = {(char *)"gnuplot", NULL};
-            err = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
-        }
-        (void)posix_spawn_file_actions_destroy(&fa);
-    }
-    (void)close(fds[0]);
-    FILE *gp = err == 0 ? fdopen(fds[1], "w") : NULL;
+    FILE *gp = fdopen(fd, "w");
     if (gp == NULL) {
-        (void)close(fds[1]);
-        if (err == 0)
-            (void)waitpid(pid, NULL, 0);
+        (void)close(fd);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+        }
         return;
     }
     (void)fprintf(gp,

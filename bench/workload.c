@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "weft/core.h"
 
 /* The functions below run under the caller's GIL, or without one when g is
  * NULL, which the thread-safety analysis cannot follow: they are excluded
@@ -69,6 +70,31 @@ void wl_sleep(weft_gil *g, int64_t ns) WEFT_NO_THREAD_SAFETY_ANALYSIS
     sleep_ns(ns);
     if (g != NULL)
         bench_must(weft_gil_blocking_end(g) == 0);
+}
+
+void wl_run_threads(int n, int (*fn)(void *), void *arg)
+{
+    weft_thread *th[64];
+    bench_must(n > 0 && n <= 64);
+    for (int i = 0; i < n; i++)
+        bench_must(weft_thread_spawn(&th[i], fn, arg, NULL) == 0);
+    for (int i = 0; i < n; i++) {
+        bench_must(weft_thread_join(th[i], NULL) == 0);
+        weft_thread_unref(th[i]);
+    }
+}
+
+void wl_run_procs(int n, int (*fn)(void *), void *arg)
+{
+    weft_proc *p[64];
+    bench_must(n > 0 && n <= 64);
+    for (int i = 0; i < n; i++)
+        bench_must(weft_proc_spawn(&p[i], fn, arg, NULL) == 0);
+    for (int i = 0; i < n; i++) {
+        int code = -1;
+        bench_must(weft_proc_join(p[i], &code) == 0 && code == 0);
+        bench_must(weft_proc_free(p[i]) == 0);
+    }
 }
 
 void wl_echo_start(wl_echo *e)

@@ -27,6 +27,11 @@ long wl_cpu_steps_for(int64_t ns);
  * caller, or NULL). */
 void wl_sleep(weft_gil *g, int64_t ns);
 
+/* Run fn(arg) in n weft threads (or n forked weft processes, each of which
+ * must return 0) and wait for all of them; aborts on any failure. */
+void wl_run_threads(int n, int (*fn)(void *), void *arg);
+void wl_run_procs(int n, int (*fn)(void *), void *arg);
+
 /* A child process that echoes every byte written to it. */
 typedef struct wl_echo {
     int to_child, from_child;

@@ -30,6 +30,7 @@
 
 #include "annotate.h"
 #include "gilimpl.h"
+#include "self.h"
 #include "weft/lock.h"
 
 static weft_lock reg = WEFT_LOCK_INIT;
@@ -213,7 +214,7 @@ struct weft__gil_member *weft__gil_self(weft_gil *g, bool create)
             m->g = g;
             m->gil_id = g->id;
             m->owner = &tl_members;
-            m->tid = (int32_t)gettid();
+            m->tid = weft__self_shared();
             m->waiter.member = m;
             /* Read with atomics by other threads; Helgrind does not model
              * atomics (the handoff itself is annotated in gil.c). */
