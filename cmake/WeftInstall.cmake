@@ -2,12 +2,12 @@
 # a pkg-config file (weft.pc).
 include(CMakePackageConfigHelpers)
 
-install(TARGETS weft_sync weft_core weft_ipc weft_all
+install(TARGETS weft_sync weft_core weft_ipc weft_pool weft_all
   EXPORT weftTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-foreach(module sync core ipc)
+foreach(module sync core ipc pool)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${module}/include/weft
     DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 endforeach()

@@ -1,0 +1,11 @@
+/* weft/pool.h - the pool module: futures (weft/future.h) and the thread
+ * pool (weft/tpool.h).
+ * Depends on: weft/ipc.h, weft/core.h, weft/sync.h, libc, Linux. */
+#ifndef WEFT_POOL_H
+#define WEFT_POOL_H
+
+#include "weft/future.h"
+#include "weft/ipc.h"
+#include "weft/tpool.h"
+
+#endif /* WEFT_POOL_H */

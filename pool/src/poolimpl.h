@@ -1,0 +1,60 @@
+/* poolimpl.h - what the pool module's files share (internal to pool/). */
+#ifndef WEFT_POOLIMPL_H
+#define WEFT_POOLIMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "weft/future.h"
+#include "weft/lock.h"
+#include "weft/tpool.h"
+
+/* The future's word: the state in the low two bits, and WAITING when a
+ * thread may sleep on the word (the completer then wakes it). */
+#define WEFT__FUT_STATE 3u
+#define WEFT__FUT_WAITING 4u
+
+struct weft__fut_node;
+
+/* A done callback, in the future's list. */
+struct weft__fut_cb {
+    struct weft__fut_cb *next;
+    weft_future_cb cb;
+    void *arg;
+};
+
+struct weft_future {
+    uint32_t word; /* __atomic builtins: the sources also compile as C++ */
+    uint32_t refs;
+    /* Guards the lists and the outcome fields while the future completes;
+     * the outcome is read without it once the word says done (the word is
+     * stored with release after the fields are written). */
+    weft_lock mu;
+    int error;
+    bool has_worker;
+    pid_t worker_pid;
+    int worker_exit;
+    void *value;
+    size_t size;
+    void (*value_free)(void *);
+    struct weft__fut_cb *cbs, *cbs_last; /* done callbacks, in order */
+    struct weft__fut_node *nodes;        /* registered set waiters */
+    /* A thread pool task (set before the future is published, then read
+     * only): lets a worker of the same pool run the task when it waits on
+     * the future while the task is still pending. */
+    weft_tpool *pool;
+    weft_task_fn fn;
+    void *arg;
+};
+
+/* weft__tpool_help - if the calling thread is a worker of f's pool and f is
+ * still pending, run f's task here. Returns whether it did. */
+bool weft__tpool_help(weft_future *f);
+
+/* weft__tpool_run - run fn(arg) as the task of f (f may be NULL) and
+ * complete f with the outcome. f is already running. */
+void weft__tpool_run(weft_future *f, weft_task_fn fn, void *arg);
+
+#endif /* WEFT_POOLIMPL_H */

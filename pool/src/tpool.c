@@ -1,0 +1,528 @@
+/* tpool.c - the thread pool.
+ *
+ * Design / invariants:
+ *   - One lock (p->mu) guards the task ring, the idle stack, the worker
+ *     list and the flags. A submission is one lock round: push the task,
+ *     and pop an idle worker to wake (or decide to start one). Tasks carry
+ *     no allocation of their own: the ring holds (fn, arg, future) by value
+ *     and grows by doubling.
+ *   - Each idle worker sleeps on its own word. A submitter pops exactly one
+ *     idle worker under the lock and sets its word after unlocking, so one
+ *     task wakes at most one worker and no wake-up is lost or wasted on a
+ *     thread that finds nothing.
+ *   - The ring holds one reference to each task's future. A worker claims
+ *     a task with weft_future_set_running; a claim that fails means the
+ *     task was cancelled or already run by a waiter that helped (see
+ *     weft__tpool_help), and the entry is dropped.
+ *   - Each worker records the futures it is running (the one it popped and
+ *     any it runs while helping, chained through the futures' `outer`
+ *     links under p->mu), so a fork child can fail their copies.
+ *   - Fork: prepare takes the registry lock and every pool's lock; the
+ *     child empties each pool (the parent runs those tasks), fails the
+ *     copied futures with ECHILD and reinitialises the locks. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* also predefined by g++/clang++: C++ pass */
+#endif
+#include "weft/tpool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "weft/futex.h"
+#include "weft/lock.h"
+#include "weft/thread.h"
+#include "weft/time.h"
+
+#include "poolimpl.h"
+
+enum { PREFIX_MAX = 48 };
+
+struct task {
+    weft_task_fn fn;
+    void *arg;
+    weft_future *f; /* NULL: fire-and-forget */
+};
+
+struct worker {
+    weft_tpool *pool;
+    weft_thread *t;
+    uint32_t wake;           /* 1: go look at the queue */
+    size_t index;
+    struct running *running; /* innermost task this worker runs (p->mu) */
+    struct worker *next;     /* every worker of the pool (p->mu) */
+};
+
+/* A task being run by a worker: a stack through helped tasks. */
+struct running {
+    weft_future *f;
+    struct running *outer;
+};
+
+struct weft_tpool {
+    weft_lock mu;
+    struct task *ring WEFT_GUARDED_BY(mu);
+    size_t cap WEFT_GUARDED_BY(mu), head WEFT_GUARDED_BY(mu), count WEFT_GUARDED_BY(mu);
+    struct worker **idle WEFT_PT_GUARDED_BY(mu); /* stack of sleeping workers (set at create) */
+    size_t nidle WEFT_GUARDED_BY(mu);
+    struct worker *workers WEFT_GUARDED_BY(mu);
+    size_t nworkers WEFT_GUARDED_BY(mu); /* started and not ended */
+    size_t started WEFT_GUARDED_BY(mu);  /* names: <prefix>_<started> */
+    bool shutdown WEFT_GUARDED_BY(mu);
+    int broken WEFT_GUARDED_BY(mu);
+    weft_lock join_mu; /* one shutdown at a time joins the workers */
+    size_t max;
+    int (*initializer)(void *);
+    void *initarg;
+    size_t stack_size;
+    char prefix[PREFIX_MAX];
+    weft_tpool *reg_next, *reg_prev; /* the registry, for fork */
+};
+
+/* Every pool of the process, for the fork handlers. */
+static weft_lock reg_mu = WEFT_LOCK_INIT;
+static weft_tpool *reg_head WEFT_GUARDED_BY(reg_mu);
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static uint32_t pool_serial;
+
+/* The worker the calling thread is, if any. */
+static __thread struct worker *self;
+
+/* ---- running a task ---- */
+
+void weft__tpool_run(weft_future *f, weft_task_fn fn, void *arg)
+{
+    void *result = NULL;
+    int rc = fn(arg, &result);
+    if (f == NULL)
+        return;
+    if (rc == 0)
+        (void)weft_future_set_result(f, result, 0, NULL);
+    else
+        (void)weft_future_set_error(f, rc);
+}
+
+static void push_running(struct worker *w, struct running *r, weft_future *f)
+{
+    weft_tpool *p = w->pool;
+    weft_lock_acquire(&p->mu);
+    r->f = f;
+    r->outer = w->running;
+    w->running = r;
+    weft_lock_release(&p->mu);
+}
+
+bool weft__tpool_help(weft_future *f)
+{
+    struct worker *w = self;
+    if (w == NULL || w->pool != f->pool)
+        return false;
+    if (weft_future_set_running(f) != 0)
+        return false;
+    struct running r;
+    push_running(w, &r, f);
+    weft__tpool_run(f, f->fn, f->arg);
+    weft_lock_acquire(&w->pool->mu);
+    w->running = r.outer;
+    weft_lock_release(&w->pool->mu);
+    return true;
+}
+
+/* ---- the queue ---- */
+
+static int ring_push(weft_tpool *p, const struct task *t) WEFT_REQUIRES(p->mu)
+{
+    if (p->count == p->cap) {
+        size_t ncap = p->cap ? p->cap * 2 : 64;
+        struct task *nr = (struct task *)malloc(ncap * sizeof *nr);
+        if (nr == NULL)
+            return ENOMEM;
+        for (size_t i = 0; i < p->count; i++)
+            nr[i] = p->ring[(p->head + i) % p->cap];
+        free(p->ring);
+        p->ring = nr;
+        p->cap = ncap;
+        p->head = 0;
+    }
+    p->ring[(p->head + p->count) % p->cap] = *t;
+    p->count++;
+    return 0;
+}
+
+static struct task ring_pop(weft_tpool *p) WEFT_REQUIRES(p->mu)
+{
+    struct task t = p->ring[p->head];
+    p->head = (p->head + 1) % p->cap;
+    p->count--;
+    return t;
+}
+
+static void wake_worker(struct worker *w)
+{
+    __atomic_store_n(&w->wake, 1, __ATOMIC_RELEASE);
+    (void)weft_futex_wake(&w->wake, 1, WEFT_PRIVATE);
+}
+
+/* Settle a queued task's future without running it: cancelled, or failed
+ * with error if it is still pending (a waiter may be running it: helped
+ * tasks keep their own outcome). Drops the queue's reference. */
+static void settle(weft_future *f, int error, bool cancel)
+{
+    if (f == NULL)
+        return;
+    if (cancel)
+        (void)weft_future_cancel(f);
+    else if (weft_future_set_running(f) == 0)
+        (void)weft_future_set_error(f, error);
+    weft_future_free(f);
+}
+
+/* Settle every queued task; called with p->mu held, returns with it
+ * released, completing the futures outside it. */
+static void drain_queue(weft_tpool *p, int error, bool cancel) WEFT_RELEASE(p->mu)
+{
+    for (;;) {
+        struct task batch[64];
+        size_t n = 0;
+        while (n < 64 && p->count > 0)
+            batch[n++] = ring_pop(p);
+        weft_lock_release(&p->mu);
+        for (size_t i = 0; i < n; i++)
+            settle(batch[i].f, error, cancel);
+        if (n < 64)
+            return;
+        weft_lock_acquire(&p->mu);
+    }
+}
+
+/* ---- workers ---- */
+
+static int worker_main(void *arg)
+{
+    struct worker *w = (struct worker *)arg;
+    weft_tpool *p = w->pool;
+    self = w;
+    if (p->initializer != NULL) {
+        int rc = p->initializer(p->initarg);
+        if (rc != 0) {
+            weft_lock_acquire(&p->mu);
+            if (p->broken == 0)
+                p->broken = rc;
+            struct worker **idle = p->idle;
+            size_t nidle = p->nidle;
+            p->nidle = 0;
+            /* Other idle workers leave as well. */
+            for (size_t i = 0; i < nidle; i++)
+                wake_worker(idle[i]);
+            p->nworkers--;
+            drain_queue(p, EPIPE, false);
+            return rc;
+        }
+    }
+    weft_future *done = NULL;
+    struct running r;
+    weft_lock_acquire(&p->mu);
+    for (;;) {
+        if (p->broken != 0)
+            break;
+        if (p->count > 0) {
+            struct task t = ring_pop(p);
+            if (t.f != NULL) {
+                r.f = t.f;
+                r.outer = NULL;
+                w->running = &r;
+            }
+            weft_lock_release(&p->mu);
+            weft_future_free(done);
+            done = NULL;
+            if (t.f == NULL) {
+                weft__tpool_run(NULL, t.fn, t.arg);
+            } else if (weft_future_set_running(t.f) == 0) {
+                weft__tpool_run(t.f, t.fn, t.arg);
+            }
+            done = t.f;
+            weft_lock_acquire(&p->mu);
+            w->running = NULL;
+            continue;
+        }
+        if (p->shutdown)
+            break;
+        p->idle[p->nidle++] = w;
+        __atomic_store_n(&w->wake, 0, __ATOMIC_RELAXED);
+        weft_lock_release(&p->mu);
+        weft_future_free(done);
+        done = NULL;
+        while (__atomic_load_n(&w->wake, __ATOMIC_ACQUIRE) == 0)
+            (void)weft_futex_wait(&w->wake, 0, WEFT_DEADLINE_NEVER, WEFT_PRIVATE);
+        weft_lock_acquire(&p->mu);
+    }
+    p->nworkers--;
+    weft_lock_release(&p->mu);
+    weft_future_free(done);
+    return 0;
+}
+
+/* Start a worker; called with p->mu held (the new worker waits for it). */
+static int start_worker(weft_tpool *p) WEFT_REQUIRES(p->mu)
+{
+    struct worker *w = (struct worker *)calloc(1, sizeof *w);
+    if (w == NULL)
+        return ENOMEM;
+    w->pool = p;
+    w->index = p->started;
+    char name[PREFIX_MAX + 24];
+    (void)snprintf(name, sizeof name, "%s_%zu", p->prefix, p->started);
+    weft_thread_opts o = {.name = name, .daemon = true, .stack_size = p->stack_size};
+    int rc = weft_thread_spawn(&w->t, worker_main, w, &o);
+    if (rc != 0) {
+        free(w);
+        return rc;
+    }
+    p->started++;
+    p->nworkers++;
+    w->next = p->workers;
+    p->workers = w;
+    return 0;
+}
+
+/* ---- fork ---- */
+
+static void fork_prepare(void) WEFT_NO_THREAD_SAFETY_ANALYSIS
+{
+    weft_lock_acquire(&reg_mu);
+    for (weft_tpool *p = reg_head; p != NULL; p = p->reg_next)
+        weft_lock_acquire(&p->mu);
+}
+
+static void fork_parent(void) WEFT_NO_THREAD_SAFETY_ANALYSIS
+{
+    for (weft_tpool *p = reg_head; p != NULL; p = p->reg_next)
+        weft_lock_release(&p->mu);
+    weft_lock_release(&reg_mu);
+}
+
+/* A future copied from the parent, where its task runs: done with ECHILD
+ * here. Its waiters and callbacks belong to threads of the parent (the
+ * forking thread was in none of them), so they are dropped, not run; its
+ * lock may have been held by a thread that does not exist here. */
+static void fail_copy(weft_future *f)
+{
+    weft_lock_init(&f->mu);
+    if ((f->word & WEFT__FUT_STATE) >= WEFT_FUTURE_DONE)
+        return;
+    f->nodes = NULL;
+    for (struct weft__fut_cb *c = f->cbs, *next; c != NULL; c = next) {
+        next = c->next;
+        free(c);
+    }
+    f->cbs = f->cbs_last = NULL;
+    f->error = ECHILD;
+    f->word = WEFT_FUTURE_DONE;
+}
+
+static void fork_child(void) WEFT_NO_THREAD_SAFETY_ANALYSIS
+{
+    for (weft_tpool *p = reg_head; p != NULL; p = p->reg_next) {
+        for (struct worker *w = p->workers, *next; w != NULL; w = next) {
+            next = w->next;
+            for (struct running *r = w->running; r != NULL; r = r->outer)
+                fail_copy(r->f);
+            weft_thread_unref(w->t);
+            free(w);
+        }
+        p->workers = NULL;
+        p->nworkers = 0;
+        p->nidle = 0;
+        while (p->count > 0) {
+            struct task t = ring_pop(p);
+            if (t.f != NULL) {
+                fail_copy(t.f);
+                weft_future_free(t.f);
+            }
+        }
+        weft_lock_init(&p->join_mu);
+        weft_lock_init(&p->mu);
+    }
+    weft_lock_init(&reg_mu);
+}
+
+static void install_atfork(void)
+{
+    (void)pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+/* ---- the API ---- */
+
+static size_t default_workers(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpus < 1)
+        cpus = 1;
+    return cpus + 4 < 32 ? (size_t)cpus + 4 : 32;
+}
+
+int weft_tpool_create(weft_tpool **out, const weft_tpool_opts *opts)
+{
+    if (out == NULL)
+        return EINVAL;
+    weft_tpool_opts o;
+    memset(&o, 0, sizeof o);
+    if (opts != NULL)
+        o = *opts;
+    weft_tpool *p = (weft_tpool *)calloc(1, sizeof *p);
+    if (p == NULL)
+        return ENOMEM;
+    p->max = o.max_workers ? o.max_workers : default_workers();
+    p->idle = (struct worker **)calloc(p->max, sizeof(struct worker *));
+    if (p->idle == NULL) {
+        free(p);
+        return ENOMEM;
+    }
+    weft_lock_init(&p->mu);
+    weft_lock_init(&p->join_mu);
+    p->initializer = o.initializer;
+    p->initarg = o.initarg;
+    p->stack_size = o.stack_size;
+    if (o.name_prefix != NULL)
+        (void)snprintf(p->prefix, sizeof p->prefix, "%s", o.name_prefix);
+    else
+        (void)snprintf(p->prefix, sizeof p->prefix, "ThreadPool-%u",
+                       __atomic_fetch_add(&pool_serial, 1, __ATOMIC_RELAXED));
+    (void)pthread_once(&atfork_once, install_atfork);
+    weft_lock_acquire(&reg_mu);
+    p->reg_next = reg_head;
+    if (reg_head != NULL)
+        reg_head->reg_prev = p;
+    reg_head = p;
+    weft_lock_release(&reg_mu);
+    *out = p;
+    return 0;
+}
+
+int weft_tpool_submit(weft_tpool *p, weft_task_fn fn, void *arg, weft_future **out)
+{
+    if (fn == NULL)
+        return EINVAL;
+    struct task t = {fn, arg, NULL};
+    if (out != NULL) {
+        int rc = weft_future_create(&t.f);
+        if (rc != 0)
+            return rc;
+        t.f->pool = p;
+        t.f->fn = fn;
+        t.f->arg = arg;
+        t.f->refs = 2; /* the caller's and the queue's */
+    }
+    struct worker *wake = NULL;
+    weft_lock_acquire(&p->mu);
+    int rc = p->broken ? EPIPE : p->shutdown ? ESHUTDOWN : 0;
+    if (rc == 0 && p->nidle == 0 && p->nworkers < p->max) {
+        int src = start_worker(p);
+        if (src != 0 && p->nworkers == 0)
+            rc = src;
+    }
+    if (rc == 0)
+        rc = ring_push(p, &t);
+    if (rc == 0 && p->nidle > 0)
+        wake = p->idle[--p->nidle];
+    weft_lock_release(&p->mu);
+    if (rc != 0) {
+        if (t.f != NULL) {
+            t.f->refs = 1;
+            weft_future_free(t.f);
+        }
+        return rc;
+    }
+    if (wake != NULL)
+        wake_worker(wake);
+    if (out != NULL)
+        *out = t.f;
+    return 0;
+}
+
+int weft_tpool_shutdown(weft_tpool *p, unsigned flags)
+{
+    weft_lock_acquire(&p->mu);
+    p->shutdown = true;
+    struct worker **idle = p->idle;
+    for (size_t i = 0; i < p->nidle; i++)
+        wake_worker(idle[i]);
+    p->nidle = 0;
+    if (flags & WEFT_POOL_CANCEL_PENDING)
+        drain_queue(p, EPIPE, true);
+    else
+        weft_lock_release(&p->mu);
+    if (flags & WEFT_POOL_NOWAIT)
+        return 0;
+    if (self != NULL && self->pool == p)
+        return EDEADLK;
+    weft_lock_acquire(&p->join_mu);
+    weft_lock_acquire(&p->mu);
+    struct worker *ws = p->workers;
+    p->workers = NULL;
+    weft_lock_release(&p->mu);
+    for (struct worker *w = ws, *next; w != NULL; w = next) {
+        next = w->next;
+        (void)weft_thread_join(w->t, NULL);
+        weft_thread_unref(w->t);
+        free(w);
+    }
+    weft_lock_release(&p->join_mu);
+    return 0;
+}
+
+int weft_tpool_free(weft_tpool *p)
+{
+    if (p == NULL)
+        return 0;
+    if (self != NULL && self->pool == p)
+        return EDEADLK;
+    (void)weft_tpool_shutdown(p, 0);
+    weft_lock_acquire(&reg_mu);
+    if (p->reg_prev != NULL)
+        p->reg_prev->reg_next = p->reg_next;
+    else
+        reg_head = p->reg_next;
+    if (p->reg_next != NULL)
+        p->reg_next->reg_prev = p->reg_prev;
+    weft_lock_release(&reg_mu);
+    weft_lock_acquire(&p->mu);
+    /* A broken pool may still hold tasks submitted before it broke
+     * (drain_queue already failed those it saw). */
+    drain_queue(p, EPIPE, false);
+    weft_lock_acquire(&p->mu);
+    struct task *ring = p->ring;
+    p->ring = NULL;
+    weft_lock_release(&p->mu);
+    free(ring);
+    free(p->idle);
+    (void)weft_lock_destroy(&p->mu);
+    (void)weft_lock_destroy(&p->join_mu);
+    free(p);
+    return 0;
+}
+
+size_t weft_tpool_max_workers(const weft_tpool *p)
+{
+    return p->max;
+}
+
+size_t weft_tpool_workers(weft_tpool *p)
+{
+    weft_lock_acquire(&p->mu);
+    size_t n = p->nworkers;
+    weft_lock_release(&p->mu);
+    return n;
+}
+
+int weft_tpool_broken(weft_tpool *p)
+{
+    weft_lock_acquire(&p->mu);
+    int b = p->broken;
+    weft_lock_release(&p->mu);
+    return b;
+}

@@ -1,0 +1,447 @@
+/* test_tpool.c - weft_tpool: submit and results, fire-and-forget, worker
+ * names and bounds, nested waits, map, shutdown modes, broken pools, fork,
+ * errors, and a stress of submitters, cancellers and waiters. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "sync/helpers.h"
+#include "weft/pool.h"
+
+/* Integers 0..16383 carried in task arguments and results as addresses
+ * in one table. */
+static int table[1 << 14];
+
+static void *ip(int v)
+{
+    return &table[v];
+}
+
+static int pi(const void *p)
+{
+    return p != NULL ? (int)((const int *)p - table) : -1;
+}
+
+static int square(void *arg, void **result)
+{
+    int v = pi(arg);
+    *result = ip(v * v);
+    return 0;
+}
+
+static int fail_with(void *arg, void **result)
+{
+    (void)result;
+    return pi(arg);
+}
+
+static int name_of_worker(void *arg, void **result)
+{
+    (void)arg;
+    char *name = (char *)malloc(32);
+    if (name == NULL)
+        return ENOMEM;
+    WT_EQ(weft_thread_name(weft_thread_current(), name, 32), 0);
+    *result = name;
+    return 0;
+}
+
+WT_CASE(test_tpool_submit_result_error_names, "unit valgrind helgrind")
+{
+    weft_tpool *p;
+    weft_tpool_opts o = {.max_workers = 2, .name_prefix = "sq"};
+    WT_EQ(weft_tpool_create(&p, &o), 0);
+    WT_EQ(weft_tpool_max_workers(p), 2u);
+    WT_EQ(weft_tpool_workers(p), 0u); /* on demand */
+    weft_future *fs[10];
+    for (int i = 0; i < 10; i++)
+        WT_EQ(weft_tpool_submit(p, square, ip(i), &fs[i]), 0);
+    WT_LE(weft_tpool_workers(p), 2u);
+    for (int i = 0; i < 10; i++) {
+        void *v = NULL;
+        WT_EQ(weft_future_result(fs[i], &v), 0);
+        WT_EQ(pi(v), i * i);
+        weft_future_free(fs[i]);
+    }
+    weft_future *f;
+    WT_EQ(weft_tpool_submit(p, fail_with, ip(EIO), &f), 0);
+    WT_EQ(weft_future_result(f, NULL), EIO);
+    WT_EQ(weft_future_error(f), EIO);
+    weft_future_free(f);
+    WT_EQ(weft_tpool_submit(p, name_of_worker, NULL, &f), 0);
+    void *name = NULL;
+    WT_EQ(weft_future_result(f, &name), 0);
+    WT_TRUE(strncmp((char *)name, "sq_", 3) == 0);
+    free(name);
+    weft_future_free(f);
+    WT_EQ(weft_tpool_submit(p, NULL, NULL, &f), EINVAL);
+    WT_EQ(weft_tpool_broken(p), 0);
+    WT_EQ(weft_tpool_free(p), 0);
+    WT_EQ(weft_tpool_free(NULL), 0);
+    WT_EQ(weft_tpool_create(NULL, NULL), EINVAL);
+    /* Default bound: min(32, CPUs + 4). */
+    WT_EQ(weft_tpool_create(&p, NULL), 0);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    WT_EQ(weft_tpool_max_workers(p), (size_t)(cpus + 4 < 32 ? cpus + 4 : 32));
+    WT_EQ(weft_tpool_free(p), 0);
+}
+
+static int bump(void *arg, void **result)
+{
+    (void)result;
+    __atomic_fetch_add((int *)arg, 1, __ATOMIC_RELAXED);
+    return 0;
+}
+
+WT_CASE(test_tpool_fire_and_forget_all_run, "unit valgrind helgrind")
+{
+    weft_tpool *p;
+    weft_tpool_opts o = {.max_workers = 3};
+    WT_EQ(weft_tpool_create(&p, &o), 0);
+    int count = 0;
+    int n = (int)wt_iters(20000);
+    for (int i = 0; i < n; i++)
+        WT_EQ(weft_tpool_submit(p, bump, &count, NULL), 0);
+    WT_EQ(weft_tpool_free(p), 0); /* waits for every queued task */
+    WT_EQ(count, n);
+}
+
+/* fib(n) as tasks that submit their two halves and wait for them. */
+struct fib {
+    weft_tpool *pool;
+    int n;
+};
+
+static int fib_task(void *arg, void **result)
+{
+    struct fib *a = (struct fib *)arg;
+    if (a->n < 2) {
+        *result = ip(a->n);
+        return 0;
+    }
+    struct fib l = {a->pool, a->n - 1}, r = {a->pool, a->n - 2};
+    weft_future *fl, *fr;
+    int rc = weft_tpool_submit(a->pool, fib_task, &l, &fl);
+    if (rc != 0)
+        return rc;
+    rc = weft_tpool_submit(a->pool, fib_task, &r, &fr);
+    if (rc != 0) {
+        (void)weft_future_wait_until(fl, WEFT_DEADLINE_NEVER);
+        weft_future_free(fl);
+        return rc;
+    }
+    void *vl = NULL, *vr = NULL;
+    weft_future *both[2] = {fl, fr};
+    if (a->n % 2)
+        rc = weft_future_wait_set_until(both, 2, WEFT_ALL_COMPLETED, WEFT_DEADLINE_NEVER, NULL,
+                                        NULL);
+    if (rc == 0)
+        rc = weft_future_result(fr, &vr);
+    if (rc == 0)
+        rc = weft_future_result(fl, &vl);
+    weft_future_free(fl);
+    weft_future_free(fr);
+    *result = ip(pi(vl) + pi(vr));
+    return rc;
+}
+
+WT_CASE(test_tpool_nested_waits_never_deadlock, "unit valgrind helgrind")
+{
+    /* One worker: every subtask is run by the task that waits on it. */
+    for (size_t workers = 1; workers <= 3; workers++) {
+        weft_tpool *p;
+        weft_tpool_opts o = {.max_workers = workers};
+        WT_EQ(weft_tpool_create(&p, &o), 0);
+        struct fib root = {p, 12};
+        weft_future *f;
+        WT_EQ(weft_tpool_submit(p, fib_task, &root, &f), 0);
+        void *v = NULL;
+        WT_EQ(weft_future_result(f, &v), 0);
+        WT_EQ(pi(v), 144);
+        weft_future_free(f);
+        WT_EQ(weft_tpool_free(p), 0);
+    }
+}
+
+static int wait_event_task(void *arg, void **result)
+{
+    (void)result;
+    weft_event_wait((weft_event *)arg);
+    return 0;
+}
+
+WT_CASE(test_tpool_shutdown_cancel_pending_and_errors, "unit valgrind helgrind")
+{
+    weft_tpool *p;
+    weft_tpool_opts o = {.max_workers = 1};
+    WT_EQ(weft_tpool_create(&p, &o), 0);
+    weft_event gate;
+    weft_event_init(&gate, 0);
+    weft_future *blocker, *queued[4];
+    WT_EQ(weft_tpool_submit(p, wait_event_task, &gate, &blocker), 0);
+    for (int i = 0; i < 4; i++)
+        WT_EQ(weft_tpool_submit(p, square, ip(i), &queued[i]), 0);
+    while (!weft_future_running(blocker))
+        sleep_ns(MS / 10);
+    WT_EQ(weft_future_cancel(blocker), EBUSY);
+    WT_EQ(weft_future_cancel(queued[0]), 0); /* a pending one */
+    WT_EQ(weft_tpool_shutdown(p, WEFT_POOL_NOWAIT | WEFT_POOL_CANCEL_PENDING), 0);
+    for (int i = 0; i < 4; i++) {
+        WT_TRUE(weft_future_cancelled(queued[i]));
+        WT_EQ(weft_future_result(queued[i], NULL), ECANCELED);
+    }
+    weft_future *f;
+    WT_EQ(weft_tpool_submit(p, square, NULL, &f), ESHUTDOWN);
+    WT_EQ(weft_tpool_submit(p, square, NULL, NULL), ESHUTDOWN);
+    weft_event_set(&gate);
+    WT_EQ(weft_tpool_shutdown(p, 0), 0); /* idempotent; now waits */
+    WT_EQ(weft_future_result(blocker, NULL), 0);
+    WT_EQ(weft_tpool_workers(p), 0u);
+    WT_EQ(weft_tpool_free(p), 0);
+    weft_future_free(blocker);
+    for (int i = 0; i < 4; i++)
+        weft_future_free(queued[i]);
+    weft_event_destroy(&gate);
+}
+
+static int shutdown_own_pool(void *arg, void **result)
+{
+    (void)result;
+    weft_tpool *p = (weft_tpool *)arg;
+    WT_EQ(weft_tpool_free(p), EDEADLK);
+    return weft_tpool_shutdown(p, 0);
+}
+
+WT_CASE(test_tpool_shutdown_from_task_is_edeadlk, "unit valgrind")
+{
+    weft_tpool *p;
+    WT_EQ(weft_tpool_create(&p, NULL), 0);
+    weft_future *f;
+    WT_EQ(weft_tpool_submit(p, shutdown_own_pool, p, &f), 0);
+    WT_EQ(weft_future_result(f, NULL), EDEADLK);
+    weft_future_free(f);
+    WT_EQ(weft_tpool_submit(p, square, NULL, NULL), ESHUTDOWN);
+    WT_EQ(weft_tpool_free(p), 0);
+}
+
+static int init_fails(void *arg)
+{
+    return pi(arg);
+}
+
+WT_CASE(test_tpool_initializer_failure_breaks_pool, "unit valgrind")
+{
+    weft_tpool *p;
+    weft_tpool_opts o = {.max_workers = 2, .initializer = init_fails, .initarg = ip(EACCES)};
+    WT_EQ(weft_tpool_create(&p, &o), 0);
+    weft_future *f;
+    int rc = weft_tpool_submit(p, square, ip(3), &f);
+    WT_EQ(rc, 0);
+    WT_EQ(weft_future_result(f, NULL), EPIPE);
+    weft_future_free(f);
+    while (weft_tpool_broken(p) == 0)
+        sleep_ns(MS / 10);
+    WT_EQ(weft_tpool_broken(p), EACCES);
+    WT_EQ(weft_tpool_submit(p, square, ip(3), &f), EPIPE);
+    WT_EQ(weft_tpool_free(p), 0);
+
+    /* A good initializer runs once per worker, before its tasks. */
+    o.initializer = init_fails;
+    o.initarg = ip(0);
+    WT_EQ(weft_tpool_create(&p, &o), 0);
+    WT_EQ(weft_tpool_submit(p, square, ip(3), &f), 0);
+    void *v = NULL;
+    WT_EQ(weft_future_result(f, &v), 0);
+    WT_EQ(pi(v), 9);
+    weft_future_free(f);
+    WT_EQ(weft_tpool_free(p), 0);
+}
+
+static void *set_gate_later(void *arg)
+{
+    sleep_ns(30 * MS);
+    weft_event_set((weft_event *)arg);
+    return NULL;
+}
+
+static int square_or_fail(void *arg, void **result)
+{
+    int v = pi(arg);
+    if (v % 10 == 7)
+        return EDOM + v;
+    *result = ip(v * v);
+    return 0;
+}
+
+WT_CASE(test_tpool_map_ordered_chunks_errors_deadline, "unit valgrind helgrind")
+{
+    weft_tpool *p;
+    weft_tpool_opts o = {.max_workers = 3};
+    WT_EQ(weft_tpool_create(&p, &o), 0);
+    enum { N = 100 };
+    void *args[N], *results[N];
+    int errors[N];
+    for (int i = 0; i < N; i++)
+        args[i] = ip(i);
+    for (size_t chunk = 0; chunk <= 33; chunk += 11) {
+        WT_EQ(weft_tpool_map_until(p, square, args, 7, chunk, results, errors, WEFT_DEADLINE_NEVER),
+              0);
+        for (int i = 0; i < 7; i++) {
+            WT_EQ(pi(results[i]), i * i);
+            WT_EQ(errors[i], 0);
+        }
+    }
+    /* The first failing item by index decides the return. */
+    WT_EQ(weft_tpool_map_until(p, square_or_fail, args, N, 8, results, errors, WEFT_DEADLINE_NEVER),
+          EDOM + 7);
+    for (int i = 0; i < N; i++)
+        WT_EQ(errors[i], i % 10 == 7 ? EDOM + i : 0);
+    WT_EQ(weft_tpool_map_until(p, square_or_fail, args, N, 3, NULL, NULL, WEFT_DEADLINE_NEVER),
+          EDOM + 7);
+    WT_EQ(weft_tpool_map_until(p, square, NULL, 3, 1, NULL, NULL, 0), EINVAL);
+    WT_EQ(weft_tpool_map_until(p, NULL, args, 3, 1, NULL, NULL, 0), EINVAL);
+    WT_EQ(weft_tpool_map_until(p, square, NULL, 0, 1, NULL, NULL, 0), 0);
+
+    /* A deadline: what had not started is cancelled, what had is waited
+     * for; nothing is written after the call returns. */
+    weft_event gate;
+    weft_event_init(&gate, 0);
+    void *gates[N];
+    for (int i = 0; i < N; i++)
+        gates[i] = &gate;
+    weft_future *late;
+    WT_EQ(weft_tpool_submit(p, wait_event_task, &gate, &late), 0);
+    int64_t until = weft_time_deadline_ns(5 * MS);
+    /* The gate opens well after the deadline, while map waits for the
+     * chunks that started. */
+    pthread_t opener = spawn(set_gate_later, &gate);
+    WT_EQ(weft_tpool_map_until(p, wait_event_task, gates, 6, 1, NULL, errors, until), ETIMEDOUT);
+    WT_TRUE(weft_event_is_set(&gate));
+    join(opener);
+    int cancelled = 0;
+    for (int i = 0; i < 6; i++) {
+        WT_TRUE(errors[i] == 0 || errors[i] == ECANCELED);
+        cancelled += errors[i] == ECANCELED;
+    }
+    WT_GE(cancelled, 4); /* at most two of the three workers were free */
+    WT_EQ(weft_future_result(late, NULL), 0);
+    weft_future_free(late);
+    weft_event_destroy(&gate);
+    WT_EQ(weft_tpool_free(p), 0);
+}
+
+static int fork_in_task(void *arg, void **result)
+{
+    (void)result;
+    (void)arg;
+    return 0;
+}
+
+static int child_uses_pool(void *arg)
+{
+    weft_tpool *p = ((weft_tpool **)arg)[0];
+    weft_future *queued = ((weft_future **)arg)[1];
+    weft_future *running = ((weft_future **)arg)[2];
+    /* Copies of the parent's tasks are done here with ECHILD. */
+    if (weft_future_result(queued, NULL) != ECHILD || weft_future_result(running, NULL) != ECHILD)
+        return 1;
+    if (weft_tpool_workers(p) != 0)
+        return 2;
+    weft_future *f;
+    if (weft_tpool_submit(p, square, ip(6), &f) != 0)
+        return 3;
+    void *v = NULL;
+    if (weft_future_result(f, &v) != 0 || pi(v) != 36)
+        return 4;
+    weft_future_free(f);
+    return weft_tpool_free(p) == 0 ? 0 : 5;
+}
+
+WT_CASE(test_tpool_fork_child_gets_usable_pool, "unit valgrind")
+{
+    weft_tpool *p;
+    weft_tpool_opts o = {.max_workers = 1};
+    WT_EQ(weft_tpool_create(&p, &o), 0);
+    weft_event gate;
+    weft_event_init(&gate, 0);
+    weft_future *running, *queued;
+    WT_EQ(weft_tpool_submit(p, wait_event_task, &gate, &running), 0);
+    WT_EQ(weft_tpool_submit(p, fork_in_task, NULL, &queued), 0);
+    while (!weft_future_running(running))
+        sleep_ns(MS / 10);
+    void *args[3] = {p, queued, running};
+    pid_t pid = fork_child(child_uses_pool, args);
+    WT_EQ(reap(pid), 0);
+    weft_event_set(&gate);
+    WT_EQ(weft_future_result(running, NULL), 0);
+    WT_EQ(weft_future_result(queued, NULL), 0);
+    weft_future_free(running);
+    weft_future_free(queued);
+    WT_EQ(weft_tpool_free(p), 0);
+    weft_event_destroy(&gate);
+}
+
+/* Submitters, cancellers and waiters at once: every future completes
+ * exactly once (its callback counts), with its own task's outcome. */
+struct stress {
+    weft_tpool *pool;
+    int completions;
+    int ran;
+};
+
+static void on_done(weft_future *f, void *arg)
+{
+    (void)f;
+    __atomic_fetch_add(&((struct stress *)arg)->completions, 1, __ATOMIC_RELAXED);
+}
+
+static int stress_task(void *arg, void **result)
+{
+    struct stress *s = (struct stress *)arg;
+    __atomic_fetch_add(&s->ran, 1, __ATOMIC_RELAXED);
+    *result = s;
+    return 0;
+}
+
+static void *stress_submitter(void *arg)
+{
+    struct stress *s = (struct stress *)arg;
+    long n = wt_iters(3000);
+    for (long i = 0; i < n; i++) {
+        weft_future *f;
+        WT_EQ(weft_tpool_submit(s->pool, stress_task, s, &f), 0);
+        WT_EQ(weft_future_add_done_callback(f, on_done, s), 0);
+        if (i % 3 == 0)
+            (void)weft_future_cancel(f);
+        if (i % 5 == 0) {
+            void *v = NULL;
+            int rc = weft_future_result(f, &v);
+            WT_TRUE((rc == 0 && v == s) || rc == ECANCELED);
+        }
+        weft_future_free(f);
+    }
+    return NULL;
+}
+
+WT_CASE(test_tpool_stress_every_future_completes_once, "stress")
+{
+    struct stress s = {NULL, 0, 0};
+    weft_tpool_opts o = {.max_workers = 3};
+    WT_EQ(weft_tpool_create(&s.pool, &o), 0);
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        t[i] = spawn(stress_submitter, &s);
+    for (int i = 0; i < 3; i++)
+        join(t[i]);
+    WT_EQ(weft_tpool_free(s.pool), 0);
+    long n = wt_iters(3000);
+    WT_EQ(s.completions, (int)(3 * n));
+    WT_LE(s.ran, (int)(3 * n));
+    WT_GE(s.ran, (int)(3 * (n - (n + 2) / 3)));
+}
+
+WT_MAIN()
