@@ -29,6 +29,7 @@
 #include "weft/futex.h"
 #include "weft/time.h"
 
+#include "hb.h"
 #include "poolimpl.h"
 
 /* A set waiter: what a node reports to. */
@@ -64,7 +65,10 @@ static inline void cpu_relax(void)
 
 static uint32_t load_state(const weft_future *f)
 {
-    return __atomic_load_n(&f->word, __ATOMIC_ACQUIRE) & WEFT__FUT_STATE;
+    uint32_t s = __atomic_load_n(&f->word, __ATOMIC_ACQUIRE) & WEFT__FUT_STATE;
+    if (s >= WEFT_FUTURE_DONE)
+        WEFT__POOL_HB_AFTER(&f->word);
+    return s;
 }
 
 int weft_future_create(weft_future **out)
@@ -76,6 +80,8 @@ int weft_future_create(weft_future **out)
         return ENOMEM;
     weft_lock_init(&f->mu);
     f->refs = 1;
+    WEFT__POOL_HG_ATOMIC(&f->word);
+    WEFT__POOL_HG_ATOMIC(&f->refs);
     *out = f;
     return 0;
 }
@@ -90,8 +96,10 @@ void weft_future_free(weft_future *f)
 {
     if (f == NULL)
         return;
+    WEFT__POOL_HB_BEFORE(&f->refs);
     if (__atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
+    WEFT__POOL_HB_AFTER(&f->refs);
     /* Callbacks of a future that never completed are dropped with it. */
     for (struct weft__fut_cb *c = f->cbs, *next; c != NULL; c = next) {
         next = c->next;
@@ -144,6 +152,7 @@ static void notify_node(struct weft__fut_node *n, bool failed)
 static int finish_locked(weft_future *f, uint32_t state, uint32_t from) WEFT_RELEASE(f->mu)
 {
     uint32_t old = __atomic_load_n(&f->word, __ATOMIC_RELAXED);
+    WEFT__POOL_HB_BEFORE(&f->word);
     do {
         if (!(from & (1u << (old & WEFT__FUT_STATE)))) {
             weft_lock_release(&f->mu);

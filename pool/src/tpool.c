@@ -38,6 +38,7 @@
 #include "weft/thread.h"
 #include "weft/time.h"
 
+#include "hb.h"
 #include "poolimpl.h"
 
 enum { PREFIX_MAX = 48 };
@@ -163,6 +164,7 @@ static struct task ring_pop(weft_tpool *p) WEFT_REQUIRES(p->mu)
 
 static void wake_worker(struct worker *w)
 {
+    WEFT__POOL_HB_BEFORE(&w->wake);
     __atomic_store_n(&w->wake, 1, __ATOMIC_RELEASE);
     (void)weft_futex_wake(&w->wake, 1, WEFT_PRIVATE);
 }
@@ -258,6 +260,7 @@ static int worker_main(void *arg)
         done = NULL;
         while (__atomic_load_n(&w->wake, __ATOMIC_ACQUIRE) == 0)
             (void)weft_futex_wait(&w->wake, 0, WEFT_DEADLINE_NEVER, WEFT_PRIVATE);
+        WEFT__POOL_HB_AFTER(&w->wake);
         weft_lock_acquire(&p->mu);
     }
     p->nworkers--;
@@ -274,6 +277,7 @@ static int start_worker(weft_tpool *p) WEFT_REQUIRES(p->mu)
         return ENOMEM;
     w->pool = p;
     w->index = p->started;
+    WEFT__POOL_HG_ATOMIC(&w->wake);
     char name[PREFIX_MAX + 24];
     (void)snprintf(name, sizeof name, "%s_%zu", p->prefix, p->started);
     weft_thread_opts o = {.name = name, .daemon = true, .stack_size = p->stack_size};

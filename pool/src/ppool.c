@@ -1,0 +1,844 @@
+/* ppool.c - the process pool: the parent's side.
+ *
+ * Design / invariants:
+ *   - Every worker has a slot: its process, its inbox (a weft_queue made
+ *     before its fork) and the FIFO of tasks sent to it whose results have
+ *     not come back. A task is pending (the parent's list) or sent (one
+ *     slot's FIFO) until its result arrives or its worker's death settles
+ *     it. At most `prefetch` tasks are sent to a worker at once.
+ *   - Two threads the pool owns. The collector reads the result queue:
+ *     results, skips, initializer failures, deaths and wake-ups all arrive
+ *     there, so it has one place to block. It forks the workers (their
+ *     parent-death signal is tied to it, and it lives until they are
+ *     reaped). The watcher polls the workers' pidfds and the deadlines; it
+ *     reports a death by putting a DEATH message in the result queue, after
+ *     every result the dead worker committed (see ppool_worker.c).
+ *   - On a death, the sent tasks of that worker are settled: the one whose
+ *     id the worker had published as running fails (EOWNERDEAD, or
+ *     ETIMEDOUT if the watcher killed it for its deadline); the others never
+ *     started and go back to the front of the pending list. Then a new
+ *     worker takes the slot (unless the pool is done or broken).
+ *   - p->mu guards everything in this struct that changes; futures are
+ *     completed after it is released (their callbacks may submit). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* also predefined by g++/clang++: C++ pass */
+#endif
+#include "weft/ppool.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "weft/event.h"
+#include "weft/lock.h"
+#include "weft/proc.h"
+#include "weft/shm.h"
+#include "weft/thread.h"
+#include "weft/time.h"
+
+#include "ppoolimpl.h"
+
+struct ptask {
+    uint64_t id;
+    weft_ptask_fn fn;
+    int64_t deadline;
+    weft_future *f; /* NULL: fire-and-forget */
+    bool expired;   /* failed for its deadline while sent (f is NULL) */
+    bool claimed;   /* f was moved to running (it stays so when resent) */
+    size_t len;
+    unsigned char *arg; /* just after the struct, same allocation */
+    struct ptask *next;
+};
+
+struct slot {
+    weft_proc *proc; /* NULL: no worker */
+    weft_queue *inbox;
+    uint32_t gen;
+    struct ptask *head, *tail; /* sent, not settled */
+    unsigned outstanding;
+    size_t sent;         /* tasks sent to this worker process */
+    uint64_t killed_for; /* the task whose deadline killed it */
+    bool dying;          /* DEATH reported by the watcher */
+    bool closed;         /* inbox closed: the worker will end */
+};
+
+/* An outcome to deliver once p->mu is released. */
+struct outcome {
+    weft_future *f;
+    int error;
+    void *value;
+    size_t size;
+    bool worker;
+    pid_t pid;
+    int exitcode;
+};
+
+struct weft_ppool {
+    weft_lock mu;
+    struct ptask *pend_head, *pend_tail;
+    size_t npending;
+    struct slot *slots;
+    size_t nslots;
+    size_t live; /* slots with a worker */
+    weft_shm *shm; /* the workers' shared lines */
+    struct weft__shared_slot *shared;
+    weft_queue *results;
+    struct outcome *outs;
+    size_t nouts, capouts;
+    uint64_t next_id;
+    size_t ndeadlines; /* unsettled tasks with a deadline */
+    size_t replaced;
+    int broken;
+    bool shutdown, stopping;
+    weft_ppool_opts o;
+    weft_thread *collector, *watcher;
+    int evfd; /* wakes the watcher */
+    weft_lock join_mu;
+    bool joined;
+    int start_error;
+    weft_event started; /* the collector forked the first workers */
+};
+
+static __thread weft_ppool *collector_of; /* set in the collector thread */
+
+/* ---- outcomes ---- */
+
+static void add_outcome(weft_ppool *p, const struct outcome *o) WEFT_REQUIRES(p->mu)
+{
+    if (o->f == NULL) {
+        free(o->value);
+        return;
+    }
+    if (p->nouts == p->capouts) {
+        size_t ncap = p->capouts ? p->capouts * 2 : 16;
+        struct outcome *n = (struct outcome *)realloc(p->outs, ncap * sizeof *n);
+        if (n == NULL) {
+            /* Out of memory: deliver this one now, under the lock. */
+            if (o->error == 0)
+                (void)weft_future_set_result(o->f, o->value, o->size, free);
+            else
+                (void)weft_future_set_error(o->f, o->error);
+            weft_future_free(o->f);
+            return;
+        }
+        p->outs = n;
+        p->capouts = ncap;
+    }
+    p->outs[p->nouts++] = *o;
+}
+
+static void fail_task(weft_ppool *p, struct ptask *t, int error, pid_t pid, int exitcode,
+                      bool worker) WEFT_REQUIRES(p->mu)
+{
+    if (t->deadline != WEFT_DEADLINE_NEVER && !t->expired)
+        p->ndeadlines--;
+    if (!t->expired) {
+        struct outcome o = {t->f, error, NULL, 0, worker, pid, exitcode};
+        add_outcome(p, &o);
+    } else {
+        weft_future_free(t->f);
+    }
+    free(t);
+}
+
+/* Release p->mu, then deliver the outcomes gathered under it. */
+static void unlock_and_deliver(weft_ppool *p) WEFT_RELEASE(p->mu)
+{
+    struct outcome *outs = p->outs;
+    size_t n = p->nouts;
+    p->outs = NULL;
+    p->nouts = p->capouts = 0;
+    weft_lock_release(&p->mu);
+    for (size_t i = 0; i < n; i++) {
+        struct outcome *o = &outs[i];
+        int rc;
+        if (o->error == 0)
+            rc = weft_future_set_result(o->f, o->value, o->size, free);
+        else if (o->worker)
+            rc = weft_future_set_worker_error(o->f, o->error, o->pid, o->exitcode);
+        else
+            rc = weft_future_set_error(o->f, o->error);
+        if (rc != 0)
+            free(o->value);
+        weft_future_free(o->f);
+    }
+    free(outs);
+}
+
+/* ---- sending tasks ---- */
+
+static bool slot_takes(const weft_ppool *p, const struct slot *s) WEFT_REQUIRES(p->mu)
+{
+    return s->proc != NULL && !s->dying && !s->closed && s->outstanding < p->o.prefetch &&
+           (p->o.max_tasks_per_child == 0 || s->sent < p->o.max_tasks_per_child);
+}
+
+static struct ptask *pop_pending(weft_ppool *p) WEFT_REQUIRES(p->mu)
+{
+    struct ptask *t = p->pend_head;
+    p->pend_head = t->next;
+    if (p->pend_head == NULL)
+        p->pend_tail = NULL;
+    p->npending--;
+    t->next = NULL;
+    return t;
+}
+
+/* Send pending tasks to workers with room. */
+static void dispatch(weft_ppool *p) WEFT_REQUIRES(p->mu)
+{
+    while (p->pend_head != NULL && p->broken == 0) {
+        struct slot *best = NULL;
+        for (size_t i = 0; i < p->nslots; i++) {
+            struct slot *s = &p->slots[i];
+            if (slot_takes(p, s) && (best == NULL || s->outstanding < best->outstanding))
+                best = s;
+        }
+        if (best == NULL)
+            return;
+        struct ptask *t = pop_pending(p);
+        if (t->f != NULL && !t->claimed && weft_future_set_running(t->f) != 0) {
+            /* Cancelled while pending. */
+            if (t->deadline != WEFT_DEADLINE_NEVER)
+                p->ndeadlines--;
+            weft_future_free(t->f);
+            free(t);
+            continue;
+        }
+        t->claimed = true;
+        struct weft__task_msg m = {t->id, t->fn, t->deadline};
+        unsigned char *buf = t->arg - sizeof m; /* room left before arg */
+        memcpy(buf, &m, sizeof m);
+        if (weft_queue_try_put(best->inbox, buf, sizeof m + t->len) != 0) {
+            /* The inbox is sized for prefetch tasks: only a damaged or
+             * closed inbox refuses; the worker is then as good as dead. */
+            fail_task(p, t, EPIPE, 0, 0, false);
+            continue;
+        }
+        if (best->tail != NULL)
+            best->tail->next = t;
+        else
+            best->head = t;
+        best->tail = t;
+        best->outstanding++;
+        best->sent++;
+    }
+}
+
+/* ---- workers ---- */
+
+static int spawn_worker(weft_ppool *p, size_t i) WEFT_REQUIRES(p->mu)
+{
+    struct slot *s = &p->slots[i];
+    weft_queue_opts qo;
+    memset(&qo, 0, sizeof qo);
+    qo.capacity = (size_t)p->o.prefetch * (sizeof(struct weft__task_msg) + p->o.max_arg + 64) + 64;
+    qo.max_messages = p->o.prefetch + 1;
+    qo.flags = WEFT_QUEUE_SIMPLE;
+    int rc = weft_queue_create(&s->inbox, NULL, &qo);
+    if (rc != 0)
+        return rc;
+    s->gen++;
+    __atomic_store_n(&p->shared[i].current, 0, __ATOMIC_RELAXED);
+    struct weft__worker_ctx c = {s->inbox, p->results, &p->shared[i], (uint32_t)i, s->gen,
+                                 p->o.max_arg, p->o.max_result, p->o.max_tasks_per_child,
+                                 p->o.initializer, p->o.initarg};
+    weft_proc_opts po = {"ProcessPoolWorker", true};
+    /* The child gets a copy of c as it is now, on this stack. */
+    rc = weft_proc_spawn(&s->proc, weft__ppool_worker_main, &c, &po);
+    if (rc != 0) {
+        weft_queue_free(s->inbox);
+        s->inbox = NULL;
+        s->proc = NULL;
+        return rc;
+    }
+    s->outstanding = 0;
+    s->sent = 0;
+    s->killed_for = 0;
+    s->dying = false;
+    s->closed = false;
+    p->live++;
+    return 0;
+}
+
+static void wake_watcher(weft_ppool *p)
+{
+    uint64_t one = 1;
+    ssize_t w = write(p->evfd, &one, sizeof one);
+    (void)w; /* a full counter already wakes it */
+}
+
+/* Break the pool: fail every unsettled task with EPIPE and end the
+ * workers. */
+static void break_pool(weft_ppool *p, int why) WEFT_REQUIRES(p->mu)
+{
+    if (p->broken == 0)
+        p->broken = why;
+    while (p->pend_head != NULL)
+        fail_task(p, pop_pending(p), EPIPE, 0, 0, false);
+    for (size_t i = 0; i < p->nslots; i++) {
+        struct slot *s = &p->slots[i];
+        for (struct ptask *t = s->head, *next; t != NULL; t = next) {
+            next = t->next;
+            fail_task(p, t, EPIPE, 0, 0, false);
+        }
+        s->head = s->tail = NULL;
+        s->outstanding = 0;
+        if (s->proc != NULL && !s->dying)
+            (void)weft_proc_kill(s->proc);
+    }
+}
+
+/* A DEATH message for slot i: settle its tasks, reap it, replace it. */
+static void on_death(weft_ppool *p, size_t i) WEFT_REQUIRES(p->mu)
+{
+    struct slot *s = &p->slots[i];
+    int code = 0;
+    (void)weft_proc_join(s->proc, &code);
+    pid_t pid = weft_proc_pid(s->proc);
+    uint64_t running = __atomic_load_n(&p->shared[i].current, __ATOMIC_ACQUIRE);
+    bool failed_one = false;
+    struct ptask *first = NULL, *last = NULL;
+    size_t nback = 0;
+    for (struct ptask *t = s->head, *next; t != NULL; t = next) {
+        next = t->next;
+        t->next = NULL;
+        if (t->id == running) {
+            int err = s->killed_for == t->id ? ETIMEDOUT : EOWNERDEAD;
+            fail_task(p, t, err, pid, code, true);
+            failed_one = true;
+        } else if (t->expired) {
+            fail_task(p, t, ETIMEDOUT, 0, 0, false); /* already failed */
+        } else {
+            /* Never started: back to the front of the pending list. */
+            if (last != NULL)
+                last->next = t;
+            else
+                first = t;
+            last = t;
+            nback++;
+        }
+    }
+    if (first != NULL) {
+        last->next = p->pend_head;
+        if (p->pend_head == NULL)
+            p->pend_tail = last;
+        p->pend_head = first;
+        p->npending += nback;
+    }
+    s->head = s->tail = NULL;
+    s->outstanding = 0;
+    (void)weft_proc_free(s->proc);
+    weft_queue_free(s->inbox);
+    s->proc = NULL;
+    s->inbox = NULL;
+    p->live--;
+    bool clean = code == 0 && !failed_one &&
+                 (s->closed || (p->o.max_tasks_per_child != 0 && s->sent >= p->o.max_tasks_per_child));
+    if (!clean && p->broken == 0 && (p->o.flags & WEFT_PPOOL_BREAK_ON_DEATH))
+        break_pool(p, EOWNERDEAD);
+    if (p->broken != 0 || (p->shutdown && p->pend_head == NULL))
+        return;
+    if (spawn_worker(p, i) == 0) {
+        p->replaced++;
+        wake_watcher(p);
+    } else if (p->live == 0) {
+        break_pool(p, EAGAIN);
+    }
+}
+
+/* ---- the collector ---- */
+
+/* A message from the result queue; called with p->mu held. */
+static void on_message(weft_ppool *p, const unsigned char *buf, size_t len) WEFT_REQUIRES(p->mu)
+{
+    struct weft__result_msg m;
+    if (len < sizeof m)
+        return;
+    memcpy(&m, buf, sizeof m);
+    if (m.kind == WEFT__MSG_WAKE)
+        return;
+    if (m.slot >= p->nslots || p->slots[m.slot].gen != m.gen || p->slots[m.slot].proc == NULL)
+        return; /* from a worker already settled */
+    struct slot *s = &p->slots[m.slot];
+    if (m.kind == WEFT__MSG_DEATH) {
+        on_death(p, m.slot);
+        return;
+    }
+    if (m.kind == WEFT__MSG_INIT_FAILED) {
+        break_pool(p, m.rc != 0 ? m.rc : EPIPE);
+        return;
+    }
+    struct ptask *t = s->head;
+    if (t == NULL || t->id != m.id)
+        return; /* cannot happen: results come in the order tasks were sent */
+    s->head = t->next;
+    if (s->head == NULL)
+        s->tail = NULL;
+    s->outstanding--;
+    struct outcome o = {t->f, m.rc, NULL, 0, false, 0, 0};
+    if (m.kind == WEFT__MSG_SKIPPED) {
+        o.error = ETIMEDOUT;
+    } else if (m.rc == 0) {
+        o.size = len - sizeof m;
+        o.value = malloc(o.size ? o.size : 1);
+        if (o.value == NULL)
+            o.error = ENOMEM;
+        else
+            memcpy(o.value, buf + sizeof m, o.size);
+    }
+    if (t->deadline != WEFT_DEADLINE_NEVER && !t->expired)
+        p->ndeadlines--;
+    add_outcome(p, &o); /* frees the value when f is NULL (expired) */
+    free(t);
+}
+
+static bool work_left(const weft_ppool *p) WEFT_REQUIRES(p->mu)
+{
+    if (p->pend_head != NULL)
+        return true;
+    for (size_t i = 0; i < p->nslots; i++)
+        if (p->slots[i].head != NULL)
+            return true;
+    return false;
+}
+
+static int collector_main(void *arg)
+{
+    weft_ppool *p = (weft_ppool *)arg;
+    collector_of = p;
+    weft_lock_acquire(&p->mu);
+    for (size_t i = 0; i < p->nslots && p->start_error == 0; i++)
+        p->start_error = spawn_worker(p, i);
+    weft_lock_release(&p->mu);
+    weft_event_set(&p->started);
+    size_t cap = sizeof(struct weft__result_msg) + p->o.max_result;
+    unsigned char *buf = (unsigned char *)malloc(cap);
+    for (;;) {
+        size_t len = 0;
+        int rc = buf != NULL ? weft_queue_get(p->results, buf, cap, &len) : ENOMEM;
+        weft_lock_acquire(&p->mu);
+        if (rc == 0)
+            on_message(p, buf, len);
+        else if (p->broken == 0)
+            break_pool(p, rc); /* the result queue failed: nothing can go on */
+        dispatch(p);
+        if ((p->shutdown || p->broken != 0) && !work_left(p)) {
+            for (size_t i = 0; i < p->nslots; i++) {
+                struct slot *s = &p->slots[i];
+                if (s->proc != NULL && !s->closed) {
+                    s->closed = true;
+                    (void)weft_queue_close(s->inbox);
+                }
+            }
+        }
+        bool stop = (p->shutdown || p->broken != 0) && p->live == 0;
+        if (stop)
+            p->stopping = true;
+        unlock_and_deliver(p);
+        if (stop)
+            break;
+    }
+    free(buf);
+    wake_watcher(p);
+    return 0;
+}
+
+/* ---- the watcher ---- */
+
+/* Expire tasks whose deadline has passed; returns the next deadline. */
+static int64_t expire(weft_ppool *p, int64_t now) WEFT_REQUIRES(p->mu)
+{
+    int64_t next = WEFT_DEADLINE_NEVER;
+    if (p->ndeadlines == 0)
+        return next;
+    struct ptask **pp = &p->pend_head, *prev = NULL;
+    while (*pp != NULL) {
+        struct ptask *t = *pp;
+        if (t->deadline <= now) {
+            *pp = t->next;
+            if (p->pend_tail == t)
+                p->pend_tail = prev;
+            p->npending--;
+            fail_task(p, t, ETIMEDOUT, 0, 0, false);
+            continue;
+        }
+        if (t->deadline < next)
+            next = t->deadline;
+        prev = t;
+        pp = &t->next;
+    }
+    for (size_t i = 0; i < p->nslots; i++) {
+        struct slot *s = &p->slots[i];
+        uint64_t running = __atomic_load_n(&p->shared[i].current, __ATOMIC_ACQUIRE);
+        for (struct ptask *t = s->head; t != NULL; t = t->next) {
+            if (t->expired || t->deadline == WEFT_DEADLINE_NEVER)
+                continue;
+            if (t->deadline > now) {
+                if (t->deadline < next)
+                    next = t->deadline;
+                continue;
+            }
+            if (t->id == running) {
+                if (s->killed_for != t->id && !s->dying) {
+                    s->killed_for = t->id;
+                    (void)weft_proc_kill(s->proc); /* settled at its DEATH */
+                }
+                continue;
+            }
+            /* Sent but not started: fail it now; the worker skips it. */
+            struct outcome o = {t->f, ETIMEDOUT, NULL, 0, false, 0, 0};
+            add_outcome(p, &o);
+            t->f = NULL;
+            t->expired = true;
+            p->ndeadlines--;
+        }
+    }
+    return next;
+}
+
+static int watcher_main(void *arg)
+{
+    weft_ppool *p = (weft_ppool *)arg;
+    size_t n = p->nslots + 1;
+    struct pollfd *fds = (struct pollfd *)calloc(n, sizeof *fds);
+    size_t *which = (size_t *)calloc(n, sizeof *which);
+    uint32_t *gens = (uint32_t *)calloc(n, sizeof *gens);
+    struct weft__result_msg *deaths =
+        (struct weft__result_msg *)calloc(n, sizeof(struct weft__result_msg));
+    bool ok = fds != NULL && which != NULL && gens != NULL && deaths != NULL;
+    for (;;) {
+        weft_lock_acquire(&p->mu);
+        if (p->stopping) {
+            weft_lock_release(&p->mu);
+            break;
+        }
+        int64_t next = expire(p, weft_time_now_ns());
+        size_t k = 0;
+        bool polling = !ok; /* some worker has no pidfd: look every 10 ms */
+        if (ok) {
+            fds[k].fd = p->evfd;
+            fds[k].events = POLLIN;
+            k++;
+            for (size_t i = 0; i < p->nslots; i++) {
+                struct slot *s = &p->slots[i];
+                if (s->proc == NULL || s->dying)
+                    continue;
+                fds[k].fd = weft_proc_sentinel(s->proc);
+                fds[k].events = POLLIN;
+                polling |= fds[k].fd < 0; /* poll() skips it */
+                which[k] = i;
+                gens[k] = s->gen;
+                k++;
+            }
+        }
+        unlock_and_deliver(p);
+        int timeout = 1000;
+        if (next != WEFT_DEADLINE_NEVER) {
+            int64_t ms = (next - weft_time_now_ns() + 999999) / 1000000;
+            timeout = ms < 0 ? 0 : ms > 1000 ? 1000 : (int)ms;
+        }
+        if (polling && timeout > 10)
+            timeout = 10;
+        int r = poll(ok ? fds : NULL, ok ? k : 0, timeout);
+        if (r < 0)
+            continue; /* EINTR */
+        if (ok && (fds[0].revents & POLLIN)) {
+            uint64_t v;
+            ssize_t got = read(p->evfd, &v, sizeof v);
+            (void)got;
+        }
+        size_t nd = 0;
+        weft_lock_acquire(&p->mu);
+        for (size_t j = 1; ok && j < k; j++) {
+            struct slot *s = &p->slots[which[j]];
+            if (s->gen != gens[j] || s->proc == NULL || s->dying)
+                continue;
+            bool ended = fds[j].fd >= 0 ? (fds[j].revents & (POLLIN | POLLHUP | POLLERR)) != 0
+                                        : weft_proc_exitcode(s->proc, NULL) != EBUSY;
+            if (!ended)
+                continue;
+            s->dying = true;
+            struct weft__result_msg m = {WEFT__MSG_DEATH, (uint32_t)which[j], gens[j], 0, 0};
+            deaths[nd++] = m;
+        }
+        weft_lock_release(&p->mu);
+        for (size_t j = 0; j < nd; j++)
+            (void)weft_queue_put(p->results, &deaths[j], sizeof deaths[j]);
+    }
+    free(fds);
+    free(which);
+    free(gens);
+    free(deaths);
+    return 0;
+}
+
+/* ---- the API ---- */
+
+static int fill_opts(weft_ppool_opts *o, const weft_ppool_opts *in)
+{
+    memset(o, 0, sizeof *o);
+    if (in != NULL)
+        *o = *in;
+    if (o->max_workers == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        o->max_workers = cpus > 0 ? (size_t)cpus : 1;
+    }
+    if (o->max_arg == 0)
+        o->max_arg = (size_t)64 * 1024;
+    if (o->max_result == 0)
+        o->max_result = (size_t)64 * 1024;
+    if (o->prefetch == 0)
+        o->prefetch = 2;
+    if (o->max_workers > 4096 || o->prefetch > 64 || o->max_arg > (1u << 30) ||
+        o->max_result > (1u << 30) || (o->flags & ~WEFT_PPOOL_BREAK_ON_DEATH))
+        return EINVAL;
+    return 0;
+}
+
+static void destroy(weft_ppool *p)
+{
+    (void)weft_shm_detach(p->shm);
+    weft_queue_free(p->results);
+    if (p->evfd >= 0)
+        (void)close(p->evfd);
+    free(p->slots);
+    (void)weft_event_destroy(&p->started);
+    (void)weft_lock_destroy(&p->mu);
+    (void)weft_lock_destroy(&p->join_mu);
+    free(p);
+}
+
+int weft_ppool_create(weft_ppool **out, const weft_ppool_opts *opts)
+{
+    if (out == NULL)
+        return EINVAL;
+    weft_ppool *p = (weft_ppool *)calloc(1, sizeof *p);
+    if (p == NULL)
+        return ENOMEM;
+    p->evfd = -1;
+    weft_lock_init(&p->mu);
+    weft_lock_init(&p->join_mu);
+    (void)weft_event_init(&p->started, 0);
+    int rc = fill_opts(&p->o, opts);
+    if (rc != 0) {
+        destroy(p);
+        return rc;
+    }
+    p->nslots = p->o.max_workers;
+    p->next_id = 1;
+    p->slots = (struct slot *)calloc(p->nslots, sizeof *p->slots);
+    if (weft_shm_create(&p->shm, NULL, p->nslots * sizeof *p->shared) == 0)
+        p->shared = (struct weft__shared_slot *)weft_shm_addr(p->shm);
+    p->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    weft_queue_opts qo;
+    memset(&qo, 0, sizeof qo);
+    size_t msg = sizeof(struct weft__result_msg) + p->o.max_result + 64;
+    qo.capacity = msg * 4 * p->nslots < (1u << 20) ? (1u << 20) : msg * 4 * p->nslots;
+    qo.max_messages = qo.capacity / 32;
+    qo.flags = WEFT_QUEUE_SIMPLE;
+    if (p->slots == NULL || p->shared == NULL || p->evfd < 0) {
+        rc = p->evfd < 0 && p->slots != NULL && p->shared != NULL ? EMFILE : ENOMEM;
+    } else {
+        rc = weft_queue_create(&p->results, NULL, &qo);
+    }
+    if (rc == 0) {
+        weft_thread_opts to = {"ppool-collector", true, 0};
+        rc = weft_thread_spawn(&p->collector, collector_main, p, &to);
+    }
+    if (rc != 0) {
+        destroy(p);
+        return rc;
+    }
+    weft_event_wait(&p->started);
+    weft_thread_opts wo = {"ppool-watcher", true, 0};
+    rc = p->start_error;
+    if (rc == 0)
+        rc = weft_thread_spawn(&p->watcher, watcher_main, p, &wo);
+    if (rc != 0) {
+        /* Undo: the collector ends its workers and itself. */
+        weft_lock_acquire(&p->mu);
+        p->shutdown = true;
+        break_pool(p, rc);
+        unlock_and_deliver(p);
+        struct weft__result_msg m = {WEFT__MSG_WAKE, 0, 0, 0, 0};
+        /* Deaths are noticed without the watcher by joining here. */
+        for (size_t i = 0; i < p->nslots; i++) {
+            weft_lock_acquire(&p->mu);
+            struct slot *s = &p->slots[i];
+            uint32_t gen = s->gen;
+            weft_proc *proc = s->proc;
+            weft_lock_release(&p->mu);
+            if (proc == NULL)
+                continue;
+            (void)weft_proc_join(proc, NULL);
+            struct weft__result_msg d = {WEFT__MSG_DEATH, (uint32_t)i, gen, 0, 0};
+            (void)weft_queue_put(p->results, &d, sizeof d);
+        }
+        (void)weft_queue_put(p->results, &m, sizeof m);
+        (void)weft_thread_join(p->collector, NULL);
+        weft_thread_unref(p->collector);
+        destroy(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+int weft_ppool_submit_until(weft_ppool *p, weft_ptask_fn fn, const void *arg, size_t len,
+                            int64_t task_deadline_ns, weft_future **out)
+{
+    if (fn == NULL || (arg == NULL && len > 0))
+        return EINVAL;
+    if (len > p->o.max_arg)
+        return EMSGSIZE;
+    size_t hdr = sizeof(struct ptask) + sizeof(struct weft__task_msg);
+    struct ptask *t = (struct ptask *)malloc(hdr + len);
+    if (t == NULL)
+        return ENOMEM;
+    memset(t, 0, sizeof *t);
+    t->fn = fn;
+    t->deadline = task_deadline_ns;
+    t->len = len;
+    t->arg = (unsigned char *)t + hdr;
+    if (len > 0)
+        memcpy(t->arg, arg, len);
+    if (out != NULL) {
+        int rc = weft_future_create(&t->f);
+        if (rc != 0) {
+            free(t);
+            return rc;
+        }
+        (void)weft_future_ref(t->f);
+    }
+    weft_lock_acquire(&p->mu);
+    int rc = p->broken ? EPIPE : p->shutdown ? ESHUTDOWN : 0;
+    if (rc != 0) {
+        weft_lock_release(&p->mu);
+        weft_future_free(t->f);
+        weft_future_free(t->f);
+        free(t);
+        return rc;
+    }
+    t->id = p->next_id++;
+    if (p->pend_tail != NULL)
+        p->pend_tail->next = t;
+    else
+        p->pend_head = t;
+    p->pend_tail = t;
+    p->npending++;
+    bool timed = task_deadline_ns != WEFT_DEADLINE_NEVER;
+    if (timed)
+        p->ndeadlines++;
+    if (out != NULL)
+        *out = t->f;
+    dispatch(p);
+    unlock_and_deliver(p);
+    if (timed)
+        wake_watcher(p);
+    return 0;
+}
+
+int weft_ppool_submit(weft_ppool *p, weft_ptask_fn fn, const void *arg, size_t len,
+                      weft_future **out)
+{
+    return weft_ppool_submit_until(p, fn, arg, len, WEFT_DEADLINE_NEVER, out);
+}
+
+int weft_ppool_shutdown(weft_ppool *p, unsigned flags)
+{
+    weft_lock_acquire(&p->mu);
+    p->shutdown = true;
+    if (flags & WEFT_POOL_CANCEL_PENDING) {
+        while (p->pend_head != NULL) {
+            struct ptask *t = pop_pending(p);
+            if (t->deadline != WEFT_DEADLINE_NEVER)
+                p->ndeadlines--;
+            if (t->f != NULL && !t->claimed) {
+                weft_future *f = t->f;
+                struct outcome o = {f, ECANCELED, NULL, 0, false, 0, 0};
+                (void)o;
+                /* Cancel after unlocking: keep the reference until then. */
+                add_outcome(p, &o);
+            } else {
+                weft_future_free(t->f);
+            }
+            free(t);
+        }
+    }
+    /* Outcomes with ECANCELED are delivered as cancellations. */
+    struct outcome *outs = p->outs;
+    size_t n = p->nouts;
+    p->outs = NULL;
+    p->nouts = p->capouts = 0;
+    weft_lock_release(&p->mu);
+    for (size_t i = 0; i < n; i++) {
+        if (outs[i].error == ECANCELED)
+            (void)weft_future_cancel(outs[i].f);
+        weft_future_free(outs[i].f);
+    }
+    free(outs);
+    struct weft__result_msg m = {WEFT__MSG_WAKE, 0, 0, 0, 0};
+    (void)weft_queue_put(p->results, &m, sizeof m);
+    if (flags & WEFT_POOL_NOWAIT)
+        return 0;
+    if (collector_of == p)
+        return EDEADLK;
+    weft_lock_acquire(&p->join_mu);
+    if (!p->joined) {
+        (void)weft_thread_join(p->collector, NULL);
+        (void)weft_thread_join(p->watcher, NULL);
+        p->joined = true;
+    }
+    weft_lock_release(&p->join_mu);
+    return 0;
+}
+
+int weft_ppool_free(weft_ppool *p)
+{
+    if (p == NULL)
+        return 0;
+    if (collector_of == p)
+        return EDEADLK;
+    (void)weft_ppool_shutdown(p, 0);
+    weft_thread_unref(p->collector);
+    weft_thread_unref(p->watcher);
+    destroy(p);
+    return 0;
+}
+
+size_t weft_ppool_workers(weft_ppool *p, pid_t *pids, size_t cap)
+{
+    size_t n = 0;
+    weft_lock_acquire(&p->mu);
+    for (size_t i = 0; i < p->nslots; i++) {
+        const struct slot *s = &p->slots[i];
+        if (s->proc == NULL)
+            continue;
+        if (n < cap && pids != NULL)
+            pids[n] = weft_proc_pid(s->proc);
+        n++;
+    }
+    weft_lock_release(&p->mu);
+    return n;
+}
+
+int weft_ppool_broken(weft_ppool *p)
+{
+    weft_lock_acquire(&p->mu);
+    int b = p->broken;
+    weft_lock_release(&p->mu);
+    return b;
+}
+
+size_t weft_ppool_replaced(weft_ppool *p)
+{
+    weft_lock_acquire(&p->mu);
+    size_t n = p->replaced;
+    weft_lock_release(&p->mu);
+    return n;
+}

@@ -1,0 +1,82 @@
+/* ppool_worker.c - the loop a process pool's worker runs.
+ *
+ * Exactly-once bookkeeping rests on three commit points the parent can see
+ * after the worker has died:
+ *   1. the inbox get (the task left the inbox; the parent still has its
+ *      copy and its place in the worker's FIFO of sent tasks);
+ *   2. the store of the task's id into the worker's shared line, made
+ *      before the task starts: a task whose id is there when the worker
+ *      dies was running (or had finished without its result committing);
+ *   3. the result put (whole or not at all).
+ * A worker that dies between 1 and 2 never started the task: the parent
+ * sends it elsewhere. Results of one worker arrive in the order it took
+ * its tasks, so the parent matches each to the head of that FIFO. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "weft/time.h"
+
+#include "ppoolimpl.h"
+
+int weft__ppool_worker_main(void *arg)
+{
+    const struct weft__worker_ctx *c = (const struct weft__worker_ctx *)arg;
+    struct weft__result_msg r;
+    memset(&r, 0, sizeof r);
+    r.slot = c->slot;
+    r.gen = c->gen;
+    if (c->initializer != NULL) {
+        int rc = c->initializer(c->initarg);
+        if (rc != 0) {
+            r.kind = WEFT__MSG_INIT_FAILED;
+            r.rc = rc;
+            (void)weft_queue_put(c->results, &r, sizeof r);
+            return 1;
+        }
+    }
+    size_t in_cap = sizeof(struct weft__task_msg) + c->max_arg;
+    size_t out_cap = sizeof r + c->max_result;
+    unsigned char *in = (unsigned char *)malloc(in_cap);
+    unsigned char *out = (unsigned char *)malloc(out_cap);
+    if (in == NULL || out == NULL) {
+        free(in);
+        free(out);
+        return 2;
+    }
+    int status = 0;
+    for (size_t done = 0; c->max_tasks == 0 || done < c->max_tasks; done++) {
+        size_t len = 0;
+        int rc = weft_queue_get(c->inbox, in, in_cap, &len);
+        if (rc == EPIPE)
+            break; /* closed: the pool is shutting down */
+        if (rc != 0 || len < sizeof(struct weft__task_msg)) {
+            status = 3;
+            break;
+        }
+        struct weft__task_msg t;
+        memcpy(&t, in, sizeof t);
+        size_t out_len = 0;
+        r.id = t.id;
+        if (t.deadline != WEFT_DEADLINE_NEVER && weft_time_now_ns() >= t.deadline) {
+            r.kind = WEFT__MSG_SKIPPED;
+            r.rc = ETIMEDOUT;
+        } else {
+            __atomic_store_n(&c->shared->current, t.id, __ATOMIC_RELEASE);
+            r.kind = WEFT__MSG_RESULT;
+            r.rc = t.fn(in + sizeof t, len - sizeof t, out + sizeof r, c->max_result, &out_len);
+            if (out_len > c->max_result) {
+                r.rc = EMSGSIZE;
+                out_len = 0;
+            }
+        }
+        memcpy(out, &r, sizeof r);
+        if (weft_queue_put(c->results, out, sizeof r + out_len) != 0) {
+            status = 4;
+            break;
+        }
+    }
+    free(in);
+    free(out);
+    return status;
+}

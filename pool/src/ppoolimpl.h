@@ -1,0 +1,61 @@
+/* ppoolimpl.h - the process pool's messages and the parts of its state
+ * that the worker side (ppool_worker.c) reads (internal to pool/). */
+#ifndef WEFT_PPOOLIMPL_H
+#define WEFT_PPOOLIMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weft/ppool.h"
+#include "weft/queue.h"
+
+/* Parent -> worker, in the worker's inbox: this header, then the argument. */
+struct weft__task_msg {
+    uint64_t id;
+    weft_ptask_fn fn;
+    int64_t deadline; /* WEFT_DEADLINE_NEVER: none */
+};
+
+/* -> the collector, in the result queue: this header, then for RESULT the
+ * result bytes. */
+enum weft__msg_kind {
+    WEFT__MSG_RESULT = 1,      /* a task ran: rc, bytes */
+    WEFT__MSG_SKIPPED = 2,     /* a task's deadline had passed: not run */
+    WEFT__MSG_INIT_FAILED = 3, /* the initializer returned rc */
+    WEFT__MSG_DEATH = 4,       /* (watcher) worker slot/gen has ended */
+    WEFT__MSG_WAKE = 5         /* (shutdown) look at the pool's state */
+};
+
+struct weft__result_msg {
+    uint32_t kind;
+    uint32_t slot;
+    uint32_t gen;
+    int32_t rc;
+    uint64_t id;
+};
+
+/* One cache line per worker in shared memory: the id of the task the
+ * worker runs (written by the worker before it starts the task). */
+struct weft__shared_slot {
+    uint64_t current;
+    uint64_t pad[7];
+};
+
+/* What a worker process needs; a copy made before its fork. */
+struct weft__worker_ctx {
+    weft_queue *inbox;
+    weft_queue *results;
+    struct weft__shared_slot *shared; /* this worker's line */
+    uint32_t slot, gen;
+    size_t max_arg, max_result, max_tasks;
+    int (*initializer)(void *);
+    void *initarg;
+};
+
+/* weft__ppool_worker_main - the worker process's loop (a weft_proc_fn:
+ * arg is a struct weft__worker_ctx). Exits 0 when its inbox closes or
+ * after max_tasks tasks. */
+int weft__ppool_worker_main(void *arg);
+
+#endif /* WEFT_PPOOLIMPL_H */

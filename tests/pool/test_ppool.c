@@ -1,0 +1,403 @@
+/* test_ppool.c - weft_ppool: results as bytes from worker processes, task
+ * errors, size limits, workers that crash, exit or hang (deadlines), the
+ * breaking mode, max tasks per child, shutdown, initializer failure, and
+ * bounded random-kill trials in which no future is lost or completed
+ * twice and no child is left behind. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sync/helpers.h"
+#include "weft/pool.h"
+
+/* The argument is an int n; the result is {n * n, worker pid}. */
+struct answer {
+    int square;
+    pid_t pid;
+};
+
+static int square_task(const void *arg, size_t len, void *out, size_t cap, size_t *out_len)
+{
+    int n;
+    if (len != sizeof n || cap < sizeof(struct answer))
+        return EINVAL;
+    memcpy(&n, arg, sizeof n);
+    struct answer a = {n * n, getpid()};
+    memcpy(out, &a, sizeof a);
+    *out_len = sizeof a;
+    return 0;
+}
+
+static int fail_task_fn(const void *arg, size_t len, void *out, size_t cap, size_t *out_len)
+{
+    (void)arg, (void)len, (void)out, (void)cap, (void)out_len;
+    return EDOM;
+}
+
+static int too_big(const void *arg, size_t len, void *out, size_t cap, size_t *out_len)
+{
+    (void)arg, (void)len, (void)out;
+    *out_len = cap + 1;
+    return 0;
+}
+
+static int crash(const void *arg, size_t len, void *out, size_t cap, size_t *out_len)
+{
+    (void)len, (void)out, (void)cap, (void)out_len;
+    int how;
+    memcpy(&how, arg, sizeof how);
+    if (how == 0)
+        (void)raise(SIGKILL);
+    if (how == 1)
+        abort(); /* a crash the sanitizers' own handlers leave alone */
+    _exit(how);
+}
+
+static int sleep_task(const void *arg, size_t len, void *out, size_t cap, size_t *out_len)
+{
+    (void)len, (void)out, (void)cap, (void)out_len;
+    int64_t ns;
+    memcpy(&ns, arg, sizeof ns);
+    sleep_ns(ns);
+    return 0;
+}
+
+static int square_of(weft_future *f, pid_t *pid)
+{
+    void *v = NULL;
+    int rc = weft_future_result(f, &v);
+    if (rc != 0)
+        return -rc;
+    struct answer a;
+    if (weft_future_size(f) != sizeof a)
+        return -1000;
+    memcpy(&a, v, sizeof a);
+    if (pid != NULL)
+        *pid = a.pid;
+    return a.square;
+}
+
+static weft_future *submit_int(weft_ppool *p, weft_ptask_fn fn, int n)
+{
+    weft_future *f = NULL;
+    WT_EQ(weft_ppool_submit(p, fn, &n, sizeof n, &f), 0);
+    return f;
+}
+
+static void no_children_left(void)
+{
+    WT_EQ(waitpid(-1, NULL, WNOHANG), -1);
+    WT_EQ(errno, ECHILD);
+}
+
+WT_CASE(test_ppool_results_errors_limits, "unit valgrind")
+{
+    weft_ppool *p;
+    weft_ppool_opts o = {.max_workers = 2, .max_arg = 64, .max_result = 16};
+    WT_EQ(weft_ppool_create(&p, &o), 0);
+    pid_t pids[4];
+    WT_EQ(weft_ppool_workers(p, pids, 4), 2u);
+    weft_future *fs[20];
+    for (int i = 0; i < 20; i++)
+        fs[i] = submit_int(p, square_task, i);
+    for (int i = 0; i < 20; i++) {
+        pid_t pid = 0;
+        WT_EQ(square_of(fs[i], &pid), i * i);
+        WT_TRUE(pid == pids[0] || pid == pids[1]);
+        WT_NE(pid, getpid());
+        weft_future_free(fs[i]);
+    }
+    weft_future *f = submit_int(p, fail_task_fn, 0);
+    WT_EQ(weft_future_result(f, NULL), EDOM);
+    weft_future_free(f);
+    f = submit_int(p, too_big, 0);
+    WT_EQ(weft_future_result(f, NULL), EMSGSIZE);
+    weft_future_free(f);
+    char big[65] = {0};
+    WT_EQ(weft_ppool_submit(p, square_task, big, sizeof big, &f), EMSGSIZE);
+    WT_EQ(weft_ppool_submit(p, NULL, big, 1, &f), EINVAL);
+    WT_EQ(weft_ppool_submit(p, square_task, NULL, 1, &f), EINVAL);
+    int n = 3;
+    WT_EQ(weft_ppool_submit(p, square_task, &n, sizeof n, NULL), 0); /* fire and forget */
+    WT_EQ(weft_ppool_broken(p), 0);
+    WT_EQ(weft_ppool_replaced(p), 0u);
+    WT_EQ(weft_ppool_free(p), 0);
+    WT_EQ(weft_ppool_free(NULL), 0);
+    no_children_left();
+    WT_EQ(weft_ppool_create(NULL, NULL), EINVAL);
+    weft_ppool_opts bad = {.prefetch = 65};
+    WT_EQ(weft_ppool_create(&p, &bad), EINVAL);
+}
+
+WT_CASE(test_ppool_worker_death_fails_only_its_task, "unit valgrind")
+{
+    weft_ppool *p;
+    weft_ppool_opts o = {.max_workers = 2};
+    WT_EQ(weft_ppool_create(&p, &o), 0);
+    /* SIGKILL, abort(), and exit(3) from inside a task. */
+    int hows[3] = {0, 1, 3};
+    int codes[3] = {-SIGKILL, -SIGABRT, 3};
+    for (int k = 0; k < 3; k++) {
+        weft_future *before = submit_int(p, square_task, 4);
+        weft_future *dies = submit_int(p, crash, hows[k]);
+        weft_future *after[6];
+        for (int i = 0; i < 6; i++)
+            after[i] = submit_int(p, square_task, i);
+        WT_EQ(weft_future_result(dies, NULL), EOWNERDEAD);
+        pid_t pid = 0;
+        int code = 0;
+        WT_EQ(weft_future_worker(dies, &pid, &code), 0);
+        WT_GT(pid, 0);
+        /* Under memcheck a child that exits runs the leak check, which
+         * counts the parent's thread stacks it copied and turns the status
+         * into --error-exitcode (99). Signals are not touched. */
+        if (!(codes[k] > 0 && code == 99 && getenv("WEFT_TEST_SLOW") != NULL))
+            WT_EQ(code, codes[k]);
+        char text[160];
+        (void)weft_future_describe(dies, text, sizeof text);
+        WT_TRUE(strstr(text, "worker") != NULL);
+        WT_EQ(square_of(before, NULL), 16);
+        for (int i = 0; i < 6; i++) {
+            WT_EQ(square_of(after[i], NULL), i * i);
+            weft_future_free(after[i]);
+        }
+        weft_future_free(before);
+        weft_future_free(dies);
+    }
+    WT_EQ(weft_ppool_replaced(p), 3u);
+    WT_EQ(weft_ppool_workers(p, NULL, 0), 2u);
+    WT_EQ(weft_ppool_broken(p), 0);
+    WT_EQ(weft_ppool_free(p), 0);
+    no_children_left();
+}
+
+WT_CASE(test_ppool_break_on_death_mode, "unit valgrind")
+{
+    weft_ppool *p;
+    weft_ppool_opts o = {.max_workers = 1, .prefetch = 1, .flags = WEFT_PPOOL_BREAK_ON_DEATH};
+    WT_EQ(weft_ppool_create(&p, &o), 0);
+    weft_future *dies = submit_int(p, crash, 0);
+    weft_future *queued = submit_int(p, square_task, 2);
+    WT_EQ(weft_future_result(dies, NULL), EOWNERDEAD);
+    WT_EQ(weft_future_result(queued, NULL), EPIPE);
+    WT_EQ(weft_ppool_broken(p), EOWNERDEAD);
+    weft_future *f;
+    int n = 1;
+    WT_EQ(weft_ppool_submit(p, square_task, &n, sizeof n, &f), EPIPE);
+    weft_future_free(dies);
+    weft_future_free(queued);
+    WT_EQ(weft_ppool_free(p), 0);
+    no_children_left();
+}
+
+WT_CASE(test_ppool_deadline_kills_hung_worker, "unit valgrind")
+{
+    weft_ppool *p;
+    weft_ppool_opts o = {.max_workers = 1, .prefetch = 2};
+    WT_EQ(weft_ppool_create(&p, &o), 0);
+    int64_t forever = 3600LL * 1000000000LL;
+    weft_future *hung, *late, *fine;
+    int64_t until = weft_time_deadline_ns(50 * MS);
+    WT_EQ(weft_ppool_submit_until(p, sleep_task, &forever, sizeof forever, until, &hung), 0);
+    /* Queued behind it with the same deadline: fails without running. */
+    WT_EQ(weft_ppool_submit_until(p, sleep_task, &forever, sizeof forever, until, &late), 0);
+    fine = submit_int(p, square_task, 9);
+    WT_EQ(weft_future_result(hung, NULL), ETIMEDOUT);
+    WT_TRUE(weft_future_done(hung));
+    int code = 0;
+    WT_EQ(weft_future_worker(hung, NULL, &code), 0);
+    WT_EQ(code, -SIGKILL);
+    WT_EQ(weft_future_result(late, NULL), ETIMEDOUT);
+    WT_EQ(weft_future_worker(late, NULL, NULL), ENOENT);
+    WT_EQ(square_of(fine, NULL), 81); /* on the replacement */
+    WT_EQ(weft_ppool_replaced(p), 1u);
+    weft_future_free(hung);
+    weft_future_free(late);
+    weft_future_free(fine);
+    WT_EQ(weft_ppool_free(p), 0);
+    no_children_left();
+}
+
+WT_CASE(test_ppool_max_tasks_per_child_replaces_workers, "unit valgrind")
+{
+    weft_ppool *p;
+    weft_ppool_opts o = {.max_workers = 2, .max_tasks_per_child = 3};
+    WT_EQ(weft_ppool_create(&p, &o), 0);
+    enum { N = 24 };
+    weft_future *fs[N];
+    for (int i = 0; i < N; i++)
+        fs[i] = submit_int(p, square_task, i);
+    pid_t seen[N];
+    for (int i = 0; i < N; i++) {
+        WT_EQ(square_of(fs[i], &seen[i]), i * i);
+        weft_future_free(fs[i]);
+    }
+    /* No pid ran more than 3 tasks. */
+    for (int i = 0; i < N; i++) {
+        int same = 0;
+        for (int j = 0; j < N; j++)
+            same += seen[j] == seen[i];
+        WT_LE(same, 3);
+    }
+    WT_GE(weft_ppool_replaced(p), (size_t)(N / 3 - 2));
+    WT_EQ(weft_ppool_free(p), 0);
+    no_children_left();
+}
+
+static int init_code(void *arg)
+{
+    return arg_int(arg);
+}
+
+WT_CASE(test_ppool_shutdown_and_initializer, "unit valgrind")
+{
+    weft_ppool *p;
+    weft_ppool_opts o = {.max_workers = 1, .prefetch = 1};
+    WT_EQ(weft_ppool_create(&p, &o), 0);
+    int64_t ms20 = 20 * MS;
+    weft_future *running, *queued[3];
+    WT_EQ(weft_ppool_submit(p, sleep_task, &ms20, sizeof ms20, &running), 0);
+    for (int i = 0; i < 3; i++)
+        queued[i] = submit_int(p, square_task, i);
+    WT_EQ(weft_ppool_shutdown(p, WEFT_POOL_CANCEL_PENDING), 0);
+    WT_EQ(weft_future_result(running, NULL), 0);
+    int cancelled = 0;
+    for (int i = 0; i < 3; i++) {
+        int rc = weft_future_result(queued[i], NULL);
+        WT_TRUE(rc == ECANCELED || rc == 0);
+        cancelled += rc == ECANCELED;
+        weft_future_free(queued[i]);
+    }
+    WT_GE(cancelled, 2); /* one may have been sent ahead */
+    weft_future_free(running);
+    int n = 1;
+    weft_future *f;
+    WT_EQ(weft_ppool_submit(p, square_task, &n, sizeof n, &f), ESHUTDOWN);
+    WT_EQ(weft_ppool_workers(p, NULL, 0), 0u);
+    WT_EQ(weft_ppool_shutdown(p, 0), 0);
+    WT_EQ(weft_ppool_free(p), 0);
+    no_children_left();
+
+    o.initializer = init_code;
+    o.initarg = int_arg(EACCES);
+    WT_EQ(weft_ppool_create(&p, &o), 0);
+    /* The pool breaks as soon as the worker reports: before this submit
+     * (EPIPE at once) or after it (the task fails with EPIPE). */
+    int rc = weft_ppool_submit(p, square_task, &n, sizeof n, &f);
+    if (rc == 0) {
+        WT_EQ(weft_future_result(f, NULL), EPIPE);
+        weft_future_free(f);
+    } else {
+        WT_EQ(rc, EPIPE);
+    }
+    while (weft_ppool_broken(p) == 0)
+        sleep_ns(MS / 10);
+    WT_EQ(weft_ppool_broken(p), EACCES);
+    WT_EQ(weft_ppool_free(p), 0);
+    no_children_left();
+}
+
+/* Random kills: workers are SIGKILLed at random moments while tasks of
+ * random lengths run. Every future must complete exactly once, with its
+ * own result or EOWNERDEAD naming a worker that was killed. */
+struct trial {
+    weft_ppool *pool;
+    int stop;
+    int kills;
+    int completions;
+};
+
+/* xorshift32: a reproducible sequence of kill moments and victims. */
+static uint32_t next_rand(uint32_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
+    return *s;
+}
+
+static void *killer(void *arg)
+{
+    struct trial *t = (struct trial *)arg;
+    uint32_t seed = 12345;
+    while (!__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE)) {
+        sleep_ns((int64_t)(next_rand(&seed) % 3000) * 1000);
+        pid_t pids[8];
+        size_t n = weft_ppool_workers(t->pool, pids, 8);
+        if (n == 0)
+            continue;
+        if (kill(pids[(size_t)next_rand(&seed) % (n < 8 ? n : 8)], SIGKILL) == 0)
+            t->kills++;
+    }
+    return NULL;
+}
+
+static void count_done(weft_future *f, void *arg)
+{
+    (void)f;
+    __atomic_fetch_add(&((struct trial *)arg)->completions, 1, __ATOMIC_RELAXED);
+}
+
+/* Runs 0 to 600 us (a sleep: on two cores the killer must get to run). */
+static int spin_task(const void *arg, size_t len, void *out, size_t cap, size_t *out_len)
+{
+    int n;
+    if (len != sizeof n)
+        return EINVAL;
+    memcpy(&n, arg, sizeof n);
+    sleep_ns((int64_t)(n % 7) * 100000);
+    return square_task(arg, len, out, cap, out_len);
+}
+
+WT_CASE(test_ppool_stress_random_kills_lose_nothing, "stress")
+{
+    int trials = (int)wt_iters(6);
+    int total_kills = 0, total_failed = 0, total_ok = 0;
+    for (int trial = 0; trial < trials; trial++) {
+        struct trial t = {NULL, 0, 0, 0};
+        weft_ppool_opts o = {.max_workers = 3, .prefetch = (unsigned)(1 + trial % 3)};
+        WT_EQ(weft_ppool_create(&t.pool, &o), 0);
+        int n = (int)wt_iters(400);
+        weft_future **fs = (weft_future **)calloc((size_t)n, sizeof(weft_future *));
+        WT_TRUE(fs != NULL);
+        pthread_t k = spawn(killer, &t);
+        for (int i = 0; i < n; i++) {
+            fs[i] = submit_int(t.pool, spin_task, i);
+            WT_EQ(weft_future_add_done_callback(fs[i], count_done, &t), 0);
+        }
+        for (int i = 0; i < n; i++) {
+            int r = square_of(fs[i], NULL);
+            if (r == -EOWNERDEAD) {
+                int code = 0;
+                WT_EQ(weft_future_worker(fs[i], NULL, &code), 0);
+                WT_EQ(code, -SIGKILL);
+                total_failed++;
+            } else {
+                WT_EQ(r, i * i);
+                total_ok++;
+            }
+        }
+        __atomic_store_n(&t.stop, 1, __ATOMIC_RELEASE);
+        join(k);
+        WT_EQ(weft_ppool_free(t.pool), 0);
+        WT_EQ(t.completions, n);
+        for (int i = 0; i < n; i++)
+            weft_future_free(fs[i]);
+        free(fs);
+        total_kills += t.kills;
+        no_children_left();
+    }
+    printf("random-kill trials: %d, kills %d, tasks ok %d, failed with their worker %d, "
+           "lost 0, completed twice 0\n",
+           trials, total_kills, total_ok, total_failed);
+    WT_LE(total_failed, total_kills);
+}
+
+WT_MAIN()
