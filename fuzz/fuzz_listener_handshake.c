@@ -130,7 +130,12 @@ static void weft_connects(const uint8_t *data, size_t size, int keep_open)
     struct client cl = {name, -1};
     pthread_t t;
     FUZZ_CHECK(pthread_create(&t, NULL, client_main, &cl) == 0);
-    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    /* libFuzzer's timeout alarm interrupts a slow accept (a loaded
+     * machine): EINTR is not a failure. */
+    int fd;
+    do
+        fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
     FUZZ_CHECK(fd >= 0);
     feed(fd, data, size, keep_open);
     FUZZ_CHECK(pthread_join(t, NULL) == 0);

@@ -330,6 +330,9 @@ static void fail_copy(weft_future *f)
 
 static void fork_child(void) WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
+    /* The forking thread's worker record (if it is a worker) is freed
+     * below: in the child it is no pool's worker. */
+    self = NULL;
     for (weft_tpool *p = reg_head; p != NULL; p = p->reg_next) {
         for (struct worker *w = p->workers, *next; w != NULL; w = next) {
             next = w->next;

@@ -320,12 +320,16 @@ WT_CASE(test_tpool_map_ordered_chunks_errors_deadline, "unit valgrind helgrind")
      * chunks that started. */
     pthread_t opener = spawn(set_gate_later, &gate);
     WT_EQ(weft_tpool_map_until(p, wait_event_task, gates, 6, 1, NULL, errors, until), ETIMEDOUT);
-    WT_TRUE(weft_event_is_set(&gate));
+    bool gate_was_open = weft_event_is_set(&gate);
     join(opener);
     int cancelled = 0;
     for (int i = 0; i < 6; i++) {
         WT_TRUE(errors[i] == 0 || errors[i] == ECANCELED);
         cancelled += errors[i] == ECANCELED;
+        /* A chunk that ran waited for the gate, and map waited for it. (On
+         * a loaded machine no chunk may have started by the deadline.) */
+        if (errors[i] == 0)
+            WT_TRUE(gate_was_open);
     }
     WT_GE(cancelled, 4); /* at most two of the three workers were free */
     WT_EQ(weft_future_result(late, NULL), 0);
