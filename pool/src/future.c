@@ -533,14 +533,19 @@ int weft_as_completed_create(weft_as_completed **out, weft_future *const *fs, si
     for (size_t i = 0; i < n; i++)
         if (fs[i] == NULL)
             return EINVAL;
+    size_t m1 = n ? n : 1;
     weft_as_completed *it = (weft_as_completed *)calloc(1, sizeof *it);
-    weft_future **sorted = (weft_future **)malloc((n ? n : 1) * sizeof(weft_future *));
+    weft_future **sorted = (weft_future **)malloc(m1 * sizeof(weft_future *));
+    /* Distinct futures in set order: a sorted copy finds each future's
+     * first copy, whose taken[] flag says whether it is in already. */
+    bool *taken = (bool *)calloc(m1, sizeof *taken);
     if (it != NULL) {
-        it->fs = (weft_future **)malloc((n ? n : 1) * sizeof(weft_future *));
-        it->nodes = (struct weft__fut_node *)calloc(n ? n : 1, sizeof *it->nodes);
-        it->w.ready = (size_t *)malloc((n ? n : 1) * sizeof *it->w.ready);
+        it->fs = (weft_future **)malloc(m1 * sizeof(weft_future *));
+        it->nodes = (struct weft__fut_node *)calloc(m1, sizeof *it->nodes);
+        it->w.ready = (size_t *)malloc(m1 * sizeof *it->w.ready);
     }
-    if (it == NULL || sorted == NULL || it->fs == NULL || it->nodes == NULL || it->w.ready == NULL) {
+    if (it == NULL || sorted == NULL || taken == NULL || it->fs == NULL || it->nodes == NULL ||
+        it->w.ready == NULL) {
         if (it != NULL) {
             free(it->fs);
             free(it->nodes);
@@ -548,17 +553,7 @@ int weft_as_completed_create(weft_as_completed **out, weft_future *const *fs, si
         }
         free(it);
         free(sorted);
-        return ENOMEM;
-    }
-    /* Distinct futures in set order: a sorted copy finds each future's
-     * first copy, whose taken[] flag says whether it is in already. */
-    bool *taken = (bool *)calloc(n ? n : 1, sizeof *taken);
-    if (taken == NULL) {
-        free(it->fs);
-        free(it->nodes);
-        free(it->w.ready);
-        free(it);
-        free(sorted);
+        free(taken);
         return ENOMEM;
     }
     if (n > 0)

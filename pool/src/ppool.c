@@ -13,13 +13,16 @@
  *     reaped). The watcher polls the workers' pidfds and the deadlines; it
  *     reports a death by putting a DEATH message in the result queue, after
  *     every result the dead worker committed (see ppool_worker.c).
- *   - On a death, the sent tasks of that worker are settled: the one whose
- *     id the worker had published as running fails (EOWNERDEAD, or
- *     ETIMEDOUT if the watcher killed it for its deadline); the others never
- *     started and go back to the front of the pending list. Then a new
+ *   - On a death, the sent tasks of that worker are settled: the one the
+ *     worker had published as started fails (EOWNERDEAD, or ETIMEDOUT if
+ *     the watcher killed it for its deadline); the others never started
+ *     and go back to the front of the pending list. Then a new
  *     worker takes the slot (unless the pool is done or broken).
- *   - p->mu guards everything in this struct that changes; futures are
- *     completed after it is released (their callbacks may submit). */
+ *   - p->mu guards everything in this struct that changes. Outcomes are
+ *     gathered under it and delivered by the collector alone, after it
+ *     releases the lock: callbacks run in one thread, the one the header
+ *     names, and may submit or shut the pool down (NOWAIT). Other threads
+ *     that gather outcomes wake the collector with a WAKE message. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* also predefined by g++/clang++: C++ pass */
 #endif
@@ -44,6 +47,7 @@
 
 struct ptask {
     uint64_t id;
+    uint64_t seq; /* its number among the tasks sent to its worker (from 1) */
     weft_ptask_fn fn;
     int64_t deadline;
     weft_future *f; /* NULL: fire-and-forget */
@@ -69,6 +73,7 @@ struct slot {
 /* An outcome to deliver once p->mu is released. */
 struct outcome {
     weft_future *f;
+    bool cancel; /* cancel f (a pending task dropped by shutdown) */
     int error;
     void *value;
     size_t size;
@@ -107,6 +112,26 @@ static __thread weft_ppool *collector_of; /* set in the collector thread */
 
 /* ---- outcomes ---- */
 
+/* Complete the futures of n outcomes (dropping their references). */
+static void deliver(const struct outcome *outs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct outcome *o = &outs[i];
+        int rc;
+        if (o->cancel)
+            rc = weft_future_cancel(o->f);
+        else if (o->error == 0)
+            rc = weft_future_set_result(o->f, o->value, o->size, free);
+        else if (o->worker)
+            rc = weft_future_set_worker_error(o->f, o->error, o->pid, o->exitcode);
+        else
+            rc = weft_future_set_error(o->f, o->error);
+        if (rc != 0)
+            free(o->value);
+        weft_future_free(o->f);
+    }
+}
+
 static void add_outcome(weft_ppool *p, const struct outcome *o) WEFT_REQUIRES(p->mu)
 {
     if (o->f == NULL) {
@@ -117,12 +142,9 @@ static void add_outcome(weft_ppool *p, const struct outcome *o) WEFT_REQUIRES(p-
         size_t ncap = p->capouts ? p->capouts * 2 : 16;
         struct outcome *n = (struct outcome *)realloc(p->outs, ncap * sizeof *n);
         if (n == NULL) {
-            /* Out of memory: deliver this one now, under the lock. */
-            if (o->error == 0)
-                (void)weft_future_set_result(o->f, o->value, o->size, free);
-            else
-                (void)weft_future_set_error(o->f, o->error);
-            weft_future_free(o->f);
+            /* Out of memory: deliver this one now, under the lock (a
+             * callback that submits would then deadlock; a last resort). */
+            deliver(o, 1);
             return;
         }
         p->outs = n;
@@ -137,7 +159,7 @@ static void fail_task(weft_ppool *p, struct ptask *t, int error, pid_t pid, int 
     if (t->deadline != WEFT_DEADLINE_NEVER && !t->expired)
         p->ndeadlines--;
     if (!t->expired) {
-        struct outcome o = {t->f, error, NULL, 0, worker, pid, exitcode};
+        struct outcome o = {t->f, false, error, NULL, 0, worker, pid, exitcode};
         add_outcome(p, &o);
     } else {
         weft_future_free(t->f);
@@ -145,27 +167,25 @@ static void fail_task(weft_ppool *p, struct ptask *t, int error, pid_t pid, int 
     free(t);
 }
 
-/* Release p->mu, then deliver the outcomes gathered under it. */
+/* Release p->mu, then deliver the outcomes gathered under it: in the
+ * collector. Any other thread leaves them to the collector and wakes it. */
 static void unlock_and_deliver(weft_ppool *p) WEFT_RELEASE(p->mu)
 {
+    if (collector_of != p) {
+        bool wake = p->nouts > 0;
+        weft_lock_release(&p->mu);
+        if (wake) {
+            struct weft__result_msg m = {WEFT__MSG_WAKE, 0, 0, 0, 0};
+            (void)weft_queue_put(p->results, &m, sizeof m);
+        }
+        return;
+    }
     struct outcome *outs = p->outs;
     size_t n = p->nouts;
     p->outs = NULL;
     p->nouts = p->capouts = 0;
     weft_lock_release(&p->mu);
-    for (size_t i = 0; i < n; i++) {
-        struct outcome *o = &outs[i];
-        int rc;
-        if (o->error == 0)
-            rc = weft_future_set_result(o->f, o->value, o->size, free);
-        else if (o->worker)
-            rc = weft_future_set_worker_error(o->f, o->error, o->pid, o->exitcode);
-        else
-            rc = weft_future_set_error(o->f, o->error);
-        if (rc != 0)
-            free(o->value);
-        weft_future_free(o->f);
-    }
+    deliver(outs, n);
     free(outs);
 }
 
@@ -225,7 +245,7 @@ static void dispatch(weft_ppool *p) WEFT_REQUIRES(p->mu)
             best->head = t;
         best->tail = t;
         best->outstanding++;
-        best->sent++;
+        t->seq = ++best->sent;
     }
 }
 
@@ -243,7 +263,8 @@ static int spawn_worker(weft_ppool *p, size_t i) WEFT_REQUIRES(p->mu)
     if (rc != 0)
         return rc;
     s->gen++;
-    __atomic_store_n(&p->shared[i].current, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->shared[i].started, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->shared[i].finished, 0, __ATOMIC_RELAXED);
     struct weft__worker_ctx c = {s->inbox, p->results, &p->shared[i], (uint32_t)i, s->gen,
                                  p->o.max_arg, p->o.max_result, p->o.max_tasks_per_child,
                                  p->o.initializer, p->o.initarg};
@@ -300,14 +321,16 @@ static void on_death(weft_ppool *p, size_t i) WEFT_REQUIRES(p->mu)
     int code = 0;
     (void)weft_proc_join(s->proc, &code);
     pid_t pid = weft_proc_pid(s->proc);
-    uint64_t running = __atomic_load_n(&p->shared[i].current, __ATOMIC_ACQUIRE);
+    /* Every result the worker committed was read before this DEATH: the
+     * FIFO holds only tasks numbered above `finished`. */
+    uint64_t started = __atomic_load_n(&p->shared[i].started, __ATOMIC_ACQUIRE);
     bool failed_one = false;
     struct ptask *first = NULL, *last = NULL;
     size_t nback = 0;
     for (struct ptask *t = s->head, *next; t != NULL; t = next) {
         next = t->next;
         t->next = NULL;
-        if (t->id == running) {
+        if (t->seq == started) {
             int err = s->killed_for == t->id ? ETIMEDOUT : EOWNERDEAD;
             fail_task(p, t, err, pid, code, true);
             failed_one = true;
@@ -380,7 +403,7 @@ static void on_message(weft_ppool *p, const unsigned char *buf, size_t len) WEFT
     if (s->head == NULL)
         s->tail = NULL;
     s->outstanding--;
-    struct outcome o = {t->f, m.rc, NULL, 0, false, 0, 0};
+    struct outcome o = {t->f, false, m.rc, NULL, 0, false, 0, 0};
     if (m.kind == WEFT__MSG_SKIPPED) {
         o.error = ETIMEDOUT;
     } else if (m.rc == 0) {
@@ -474,7 +497,8 @@ static int64_t expire(weft_ppool *p, int64_t now) WEFT_REQUIRES(p->mu)
     }
     for (size_t i = 0; i < p->nslots; i++) {
         struct slot *s = &p->slots[i];
-        uint64_t running = __atomic_load_n(&p->shared[i].current, __ATOMIC_ACQUIRE);
+        uint64_t started = __atomic_load_n(&p->shared[i].started, __ATOMIC_SEQ_CST);
+        uint64_t finished = __atomic_load_n(&p->shared[i].finished, __ATOMIC_ACQUIRE);
         for (struct ptask *t = s->head; t != NULL; t = t->next) {
             if (t->expired || t->deadline == WEFT_DEADLINE_NEVER)
                 continue;
@@ -483,15 +507,18 @@ static int64_t expire(weft_ppool *p, int64_t now) WEFT_REQUIRES(p->mu)
                     next = t->deadline;
                 continue;
             }
-            if (t->id == running) {
+            if (t->seq <= finished)
+                continue; /* done: its result is the collector's to read */
+            if (t->seq == started) {
                 if (s->killed_for != t->id && !s->dying) {
                     s->killed_for = t->id;
                     (void)weft_proc_kill(s->proc); /* settled at its DEATH */
                 }
                 continue;
             }
-            /* Sent but not started: fail it now; the worker skips it. */
-            struct outcome o = {t->f, ETIMEDOUT, NULL, 0, false, 0, 0};
+            /* Not started: fail it now; the worker will skip it (it checks
+             * the deadline after publishing started, see ppoolimpl.h). */
+            struct outcome o = {t->f, false, ETIMEDOUT, NULL, 0, false, 0, 0};
             add_outcome(p, &o);
             t->f = NULL;
             t->expired = true;
@@ -756,32 +783,20 @@ int weft_ppool_shutdown(weft_ppool *p, unsigned flags)
     if (flags & WEFT_POOL_CANCEL_PENDING) {
         while (p->pend_head != NULL) {
             struct ptask *t = pop_pending(p);
+            if (t->claimed) {
+                /* Sent once to a worker that died before starting it: its
+                 * future already runs, so it fails rather than cancels. */
+                fail_task(p, t, EPIPE, 0, 0, false);
+                continue;
+            }
             if (t->deadline != WEFT_DEADLINE_NEVER)
                 p->ndeadlines--;
-            if (t->f != NULL && !t->claimed) {
-                weft_future *f = t->f;
-                struct outcome o = {f, ECANCELED, NULL, 0, false, 0, 0};
-                (void)o;
-                /* Cancel after unlocking: keep the reference until then. */
-                add_outcome(p, &o);
-            } else {
-                weft_future_free(t->f);
-            }
+            struct outcome o = {t->f, true, ECANCELED, NULL, 0, false, 0, 0};
+            add_outcome(p, &o);
             free(t);
         }
     }
-    /* Outcomes with ECANCELED are delivered as cancellations. */
-    struct outcome *outs = p->outs;
-    size_t n = p->nouts;
-    p->outs = NULL;
-    p->nouts = p->capouts = 0;
-    weft_lock_release(&p->mu);
-    for (size_t i = 0; i < n; i++) {
-        if (outs[i].error == ECANCELED)
-            (void)weft_future_cancel(outs[i].f);
-        weft_future_free(outs[i].f);
-    }
-    free(outs);
+    unlock_and_deliver(p);
     struct weft__result_msg m = {WEFT__MSG_WAKE, 0, 0, 0, 0};
     (void)weft_queue_put(p->results, &m, sizeof m);
     if (flags & WEFT_POOL_NOWAIT)

@@ -1,15 +1,17 @@
 /* ppool_worker.c - the loop a process pool's worker runs.
  *
- * Exactly-once bookkeeping rests on three commit points the parent can see
- * after the worker has died:
+ * Exactly-once bookkeeping rests on commit points the parent can see
+ * after the worker has died (see struct weft__shared_slot):
  *   1. the inbox get (the task left the inbox; the parent still has its
  *      copy and its place in the worker's FIFO of sent tasks);
- *   2. the store of the task's id into the worker's shared line, made
- *      before the task starts: a task whose id is there when the worker
- *      dies was running (or had finished without its result committing);
- *   3. the result put (whole or not at all).
+ *   2. the store of started = k, made before the deadline check and before
+ *      the task starts: a task numbered `started` and not `finished` when
+ *      the worker dies was running (or about to be skipped);
+ *   3. the result put (whole or not at all), then finished = k.
  * A worker that dies between 1 and 2 never started the task: the parent
- * sends it elsewhere. Results of one worker arrive in the order it took
+ * sends it elsewhere. A task whose deadline passed before 2 is skipped, so
+ * the parent may fail a task with k > started at its deadline without it
+ * ever running. Results of one worker arrive in the order it took
  * its tasks, so the parent matches each to the head of that FIFO. */
 #include <errno.h>
 #include <stdlib.h>
@@ -45,7 +47,7 @@ int weft__ppool_worker_main(void *arg)
         return 2;
     }
     int status = 0;
-    for (size_t done = 0; c->max_tasks == 0 || done < c->max_tasks; done++) {
+    for (uint64_t k = 1; c->max_tasks == 0 || k <= c->max_tasks; k++) {
         size_t len = 0;
         int rc = weft_queue_get(c->inbox, in, in_cap, &len);
         if (rc == EPIPE)
@@ -58,11 +60,14 @@ int weft__ppool_worker_main(void *arg)
         memcpy(&t, in, sizeof t);
         size_t out_len = 0;
         r.id = t.id;
+        /* seq_cst: ordered before the clock read below, which the parent's
+         * watcher mirrors (it reads started after its clock said the
+         * deadline passed). */
+        __atomic_store_n(&c->shared->started, k, __ATOMIC_SEQ_CST);
         if (t.deadline != WEFT_DEADLINE_NEVER && weft_time_now_ns() >= t.deadline) {
             r.kind = WEFT__MSG_SKIPPED;
             r.rc = ETIMEDOUT;
         } else {
-            __atomic_store_n(&c->shared->current, t.id, __ATOMIC_RELEASE);
             r.kind = WEFT__MSG_RESULT;
             r.rc = t.fn(in + sizeof t, len - sizeof t, out + sizeof r, c->max_result, &out_len);
             if (out_len > c->max_result) {
@@ -75,6 +80,7 @@ int weft__ppool_worker_main(void *arg)
             status = 4;
             break;
         }
+        __atomic_store_n(&c->shared->finished, k, __ATOMIC_RELEASE);
     }
     free(in);
     free(out);

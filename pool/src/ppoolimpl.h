@@ -35,11 +35,18 @@ struct weft__result_msg {
     uint64_t id;
 };
 
-/* One cache line per worker in shared memory: the id of the task the
- * worker runs (written by the worker before it starts the task). */
+/* One cache line per worker in shared memory. A worker numbers the tasks
+ * it takes from its inbox 1, 2, 3... (the order the parent sent them in)
+ * and publishes, for the k-th: started = k before it looks at the task's
+ * deadline, finished = k after its result (or skip) is committed. So for
+ * the parent, the task it sent k-th is done (its message is in the result
+ * queue) if k <= finished, running if k == started > finished, and not yet
+ * taken - or taken and about to be checked against its deadline - if
+ * k > started. */
 struct weft__shared_slot {
-    uint64_t current;
-    uint64_t pad[7];
+    uint64_t started;
+    uint64_t finished;
+    uint64_t pad[6];
 };
 
 /* What a worker process needs; a copy made before its fork. */

@@ -19,7 +19,7 @@
  *     links under p->mu), so a fork child can fail their copies.
  *   - Fork: prepare takes the registry lock and every pool's lock; the
  *     child empties each pool (the parent runs those tasks), fails the
- *     copied futures with ECHILD and reinitialises the locks. */
+ *     copied futures with ECHILD and releases the locks. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* also predefined by g++/clang++: C++ pass */
 #endif
@@ -351,10 +351,12 @@ static void fork_child(void) WEFT_NO_THREAD_SAFETY_ANALYSIS
                 weft_future_free(t.f);
             }
         }
+        /* A shutdown of another thread may have held join_mu: gone. The
+         * forking thread holds mu and reg_mu (prepare took them). */
         weft_lock_init(&p->join_mu);
-        weft_lock_init(&p->mu);
+        weft_lock_release(&p->mu);
     }
-    weft_lock_init(&reg_mu);
+    weft_lock_release(&reg_mu);
 }
 
 static void install_atfork(void)

@@ -197,6 +197,13 @@ WT_CASE(test_ppool_break_on_death_mode, "unit valgrind")
     no_children_left();
 }
 
+/* Records the name of the thread that runs a pool's callback. */
+static void name_callback_thread(weft_future *f, void *arg)
+{
+    (void)f;
+    (void)weft_thread_name(weft_thread_current(), (char *)arg, 32);
+}
+
 WT_CASE(test_ppool_deadline_kills_hung_worker, "unit valgrind")
 {
     weft_ppool *p;
@@ -209,6 +216,12 @@ WT_CASE(test_ppool_deadline_kills_hung_worker, "unit valgrind")
     /* Queued behind it with the same deadline: fails without running. */
     WT_EQ(weft_ppool_submit_until(p, sleep_task, &forever, sizeof forever, until, &late), 0);
     fine = submit_int(p, square_task, 9);
+    char cb_thread[32] = "";
+    /* (Not yet expired unless this thread was slower than 50 ms: then the
+     * callback would run here, and there is nothing to check.) */
+    bool check_thread = !weft_future_done(late);
+    if (check_thread)
+        WT_EQ(weft_future_add_done_callback(late, name_callback_thread, cb_thread), 0);
     WT_EQ(weft_future_result(hung, NULL), ETIMEDOUT);
     WT_TRUE(weft_future_done(hung));
     int code = 0;
@@ -216,6 +229,9 @@ WT_CASE(test_ppool_deadline_kills_hung_worker, "unit valgrind")
     WT_EQ(code, -SIGKILL);
     WT_EQ(weft_future_result(late, NULL), ETIMEDOUT);
     WT_EQ(weft_future_worker(late, NULL, NULL), ENOENT);
+    /* Every outcome, expiries included, is delivered by the collector. */
+    if (check_thread)
+        WT_EQ(strcmp(cb_thread, "ppool-collector"), 0);
     WT_EQ(square_of(fine, NULL), 81); /* on the replacement */
     WT_EQ(weft_ppool_replaced(p), 1u);
     weft_future_free(hung);
