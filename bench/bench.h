@@ -86,5 +86,6 @@ void bench_proc(void);
 void bench_pipe(void);
 void bench_queue(void);
 void bench_gil(void);
+void bench_tpool(void);
 
 #endif /* WEFT_BENCH_H */

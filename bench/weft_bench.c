@@ -8,6 +8,7 @@
 
 #include "bench.h"
 
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -24,6 +25,7 @@ static const struct {
     {"pipe", bench_pipe},
     {"queue", bench_queue},
     {"gil", bench_gil},
+    {"tpool", bench_tpool},
 };
 
 #define NSCENARIOS (sizeof scenarios / sizeof scenarios[0])
