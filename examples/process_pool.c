@@ -19,6 +19,14 @@
 
 #define TASKS 6
 
+static uint64_t sum_to(int n)
+{
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < (uint64_t)n * 1000000u; i++)
+        sum += i * i % 7;
+    return sum;
+}
+
 static int sum_squares(const void *arg, size_t len, void *out, size_t cap, size_t *out_len)
 {
     int n;
@@ -29,9 +37,7 @@ static int sum_squares(const void *arg, size_t len, void *out, size_t cap, size_
     (void)fflush(stdout);
     if (n == 3)
         (void)raise(SIGKILL); /* this worker dies mid-task */
-    uint64_t sum = 0;
-    for (uint64_t i = 0; i < (uint64_t)n * 1000000u; i++)
-        sum += i * i % 7;
+    uint64_t sum = sum_to(n);
     memcpy(out, &sum, sizeof sum);
     *out_len = sizeof sum;
     return 0;
