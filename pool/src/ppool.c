@@ -10,12 +10,13 @@
  *     results, skips, initializer failures, deaths and wake-ups all arrive
  *     there, so it has one place to block. It forks the workers (their
  *     parent-death signal is tied to it, and it lives until they are
- *     reaped). The watcher polls the workers' pidfds and the deadlines; it
- *     reports a death by putting a DEATH message in the result queue, after
+ *     reaped). The watcher polls the workers' pidfds, and fails sent tasks
+ *     whose deadline passed before they started; it reports a death by putting a DEATH message in the result queue, after
  *     every result the dead worker committed (see ppool_worker.c).
  *   - On a death, the sent tasks of that worker are settled: the one the
  *     worker had published as started fails (EOWNERDEAD, or ETIMEDOUT if
- *     the watcher killed it for its deadline); the others never started
+ *     SIGKILL ended it past its deadline: the worker's own deadline timer,
+ *     see ppool_worker.c); the others never started
  *     and go back to the front of the pending list. Then a new
  *     worker takes the slot (unless the pool is done or broken).
  *   - p->mu guards everything in this struct that changes. Outcomes are
@@ -51,7 +52,7 @@ struct ptask {
     weft_ptask_fn fn;
     int64_t deadline;
     weft_future *f; /* NULL: fire-and-forget */
-    bool expired;   /* failed for its deadline while sent (f is NULL) */
+    bool expired;   /* failed for its deadline before it started (f is NULL) */
     bool claimed;   /* f was moved to running (it stays so when resent) */
     size_t len;
     unsigned char *arg; /* just after the struct, same allocation */
@@ -65,7 +66,6 @@ struct slot {
     struct ptask *head, *tail; /* sent, not settled */
     unsigned outstanding;
     size_t sent;         /* tasks sent to this worker process */
-    uint64_t killed_for; /* the task whose deadline killed it */
     bool dying;          /* DEATH reported by the watcher */
     bool closed;         /* inbox closed: the worker will end */
 };
@@ -279,7 +279,6 @@ static int spawn_worker(weft_ppool *p, size_t i) WEFT_REQUIRES(p->mu)
     }
     s->outstanding = 0;
     s->sent = 0;
-    s->killed_for = 0;
     s->dying = false;
     s->closed = false;
     p->live++;
@@ -331,7 +330,10 @@ static void on_death(weft_ppool *p, size_t i) WEFT_REQUIRES(p->mu)
         next = t->next;
         t->next = NULL;
         if (t->seq == started) {
-            int err = s->killed_for == t->id ? ETIMEDOUT : EOWNERDEAD;
+            /* A task killed at its deadline: the worker's own timer. */
+            bool late = t->deadline != WEFT_DEADLINE_NEVER && code == -SIGKILL &&
+                        weft_time_now_ns() >= t->deadline;
+            int err = late ? ETIMEDOUT : EOWNERDEAD;
             fail_task(p, t, err, pid, code, true);
             failed_one = true;
         } else if (t->expired) {
@@ -509,13 +511,8 @@ static int64_t expire(weft_ppool *p, int64_t now) WEFT_REQUIRES(p->mu)
             }
             if (t->seq <= finished)
                 continue; /* done: its result is the collector's to read */
-            if (t->seq == started) {
-                if (s->killed_for != t->id && !s->dying) {
-                    s->killed_for = t->id;
-                    (void)weft_proc_kill(s->proc); /* settled at its DEATH */
-                }
-                continue;
-            }
+            if (t->seq == started)
+                continue; /* running: its worker's timer ends it (DEATH) */
             /* Not started: fail it now; the worker will skip it (it checks
              * the deadline after publishing started, see ppoolimpl.h). */
             struct outcome o = {t->f, false, ETIMEDOUT, NULL, 0, false, 0, 0};

@@ -13,13 +13,33 @@
  * the parent may fail a task with k > started at its deadline without it
  * ever running. Results of one worker arrive in the order it took
  * its tasks, so the parent matches each to the head of that FIFO. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* also predefined by g++/clang++: C++ pass */
+#endif
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "weft/time.h"
 
 #include "ppoolimpl.h"
+
+/* A running task's deadline is kept by the worker itself: a timer that
+ * sends it SIGKILL at the deadline, armed just before the task starts and
+ * disarmed just after it returns. A kill from outside could not be aimed:
+ * by the time it landed, the worker might have moved on to another task. */
+static void arm(timer_t tm, int64_t deadline)
+{
+    struct itimerspec its;
+    memset(&its, 0, sizeof its);
+    if (deadline != WEFT_DEADLINE_NEVER) {
+        its.it_value.tv_sec = (time_t)(deadline / 1000000000);
+        its.it_value.tv_nsec = (long)(deadline % 1000000000);
+    }
+    (void)timer_settime(tm, TIMER_ABSTIME, &its, NULL);
+}
 
 int weft__ppool_worker_main(void *arg)
 {
@@ -46,6 +66,16 @@ int weft__ppool_worker_main(void *arg)
         free(out);
         return 2;
     }
+    struct sigevent sev;
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_SIGNAL;
+    sev.sigev_signo = SIGKILL;
+    timer_t tm;
+    if (timer_create(CLOCK_MONOTONIC, &sev, &tm) != 0) {
+        free(in);
+        free(out);
+        return 2; /* the parent breaks no promise: nothing was taken */
+    }
     int status = 0;
     for (uint64_t k = 1; c->max_tasks == 0 || k <= c->max_tasks; k++) {
         size_t len = 0;
@@ -69,7 +99,11 @@ int weft__ppool_worker_main(void *arg)
             r.rc = ETIMEDOUT;
         } else {
             r.kind = WEFT__MSG_RESULT;
+            if (t.deadline != WEFT_DEADLINE_NEVER)
+                arm(tm, t.deadline);
             r.rc = t.fn(in + sizeof t, len - sizeof t, out + sizeof r, c->max_result, &out_len);
+            if (t.deadline != WEFT_DEADLINE_NEVER)
+                arm(tm, WEFT_DEADLINE_NEVER);
             if (out_len > c->max_result) {
                 r.rc = EMSGSIZE;
                 out_len = 0;
@@ -82,6 +116,7 @@ int weft__ppool_worker_main(void *arg)
         }
         __atomic_store_n(&c->shared->finished, k, __ATOMIC_RELEASE);
     }
+    (void)timer_delete(tm);
     free(in);
     free(out);
     return status;

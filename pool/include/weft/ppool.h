@@ -40,8 +40,11 @@
  *
  * Deadlines: weft_ppool_submit_until gives a task an absolute deadline. A
  * task still queued then fails with ETIMEDOUT without running; a task
- * running then has its worker killed (SIGKILL) and replaced, and fails with
- * ETIMEDOUT (weft_future_worker names the killed worker).
+ * running then has its worker killed (SIGKILL, by a timer the worker arms
+ * for that task alone) and replaced, and fails with ETIMEDOUT
+ * (weft_future_worker names the killed worker). A worker killed by SIGKILL
+ * from elsewhere while running a task past its deadline is reported the
+ * same way.
  *
  * Lifetime of workers: max_tasks_per_child ends a worker (cleanly) after
  * that many tasks and forks a new one. Workers are daemon children of a
