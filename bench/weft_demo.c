@@ -1,6 +1,8 @@
 /* weft-demo - the seeds' comparison, measured on this machine: CPU-bound
  * and I/O-bound work run sequentially, in threads, in threads under a GIL
- * (CPython's, and weft's fair mode) and in processes. It prints wall times
+ * (CPython's, and weft's fair mode), in processes, and through the two
+ * executors: a weft_tpool under CPython's GIL (ThreadPoolExecutor) and a
+ * weft_ppool (ProcessPoolExecutor). It prints wall times
  * and speedups, says which conclusion the numbers support, and writes them
  * as CSV (and a PNG chart when gnuplot is installed).
  *
@@ -20,18 +22,25 @@
 #include "bench.h"
 #include "weft/core.h"
 #include "weft/gil.h"
+#include "weft/ppool.h"
+#include "weft/tpool.h"
 #include "workload.h"
 
 #define MAX_TASKS 64
 
-enum way { SEQUENTIAL, THREADS, GIL_FAITHFUL, GIL_FAIR, PROCESSES, NWAYS };
+enum way {
+    SEQUENTIAL, THREADS, GIL_FAITHFUL, GIL_FAIR, PROCESSES, THREAD_POOL, PROCESS_POOL, NWAYS
+};
 static const char *const way_names[NWAYS] = {
     "sequential", "threads (no GIL)", "threads + GIL (CPython's)",
-    "threads + GIL (weft fair)", "processes"};
+    "threads + GIL (weft fair)", "processes", "thread pool + GIL (CPython's)",
+    "process pool"};
 static const char *const way_short[NWAYS] = {"sequential", "threads", "GIL (CPython's)",
-                                             "GIL (weft fair)", "processes"};
-static const char *const way_keys[NWAYS] = {"sequential", "threads", "gil_faithful",
-                                            "gil_fair", "processes"};
+                                             "GIL (weft fair)", "processes",
+                                             "thread pool + GIL", "process pool"};
+static const char *const way_keys[NWAYS] = {"sequential", "threads",     "gil_faithful",
+                                            "gil_fair",   "processes",   "thread_pool_gil",
+                                            "process_pool"};
 
 struct config {
     int tasks;
@@ -66,6 +75,60 @@ static int task_main(void *p) WEFT_NO_THREAD_SAFETY_ANALYSIS
     return 0;
 }
 
+/* task_main as a thread pool task. */
+static int tpool_task(void *p, void **result)
+{
+    (void)result;
+    return task_main(p);
+}
+
+/* task_main as a process pool task: the task travels as bytes (its GIL
+ * pointer names the worker's copy of the parent's GIL, made at fork). */
+static int ppool_task(const void *arg, size_t len, void *out, size_t cap, size_t *out_len)
+{
+    (void)out;
+    (void)cap;
+    (void)out_len;
+    struct task t;
+    if (len != sizeof t)
+        return EINVAL;
+    memcpy(&t, arg, sizeof t);
+    return task_main(&t);
+}
+
+/* Run n copies of *t through a pool of n workers, as the seeds' executors
+ * do (the pool's start-up and shutdown are part of the time); aborts on any
+ * failure. */
+static void run_pool(bool procs, int n, struct task *t)
+{
+    weft_future *fs[MAX_TASKS];
+    weft_tpool *tp = NULL;
+    weft_ppool *pp = NULL;
+    if (procs) {
+        weft_ppool_opts o;
+        memset(&o, 0, sizeof o);
+        o.max_workers = (size_t)n;
+        o.prefetch = 1;
+        bench_must(weft_ppool_create(&pp, &o) == 0);
+    } else {
+        weft_tpool_opts o;
+        memset(&o, 0, sizeof o);
+        o.max_workers = (size_t)n;
+        bench_must(weft_tpool_create(&tp, &o) == 0);
+    }
+    for (int i = 0; i < n; i++)
+        bench_must((procs ? weft_ppool_submit(pp, ppool_task, t, sizeof *t, &fs[i])
+                          : weft_tpool_submit(tp, tpool_task, t, &fs[i])) == 0);
+    for (int i = 0; i < n; i++) {
+        bench_must(weft_future_result(fs[i], NULL) == 0);
+        weft_future_free(fs[i]);
+    }
+    if (procs)
+        bench_must(weft_ppool_free(pp) == 0);
+    else
+        bench_must(weft_tpool_free(tp) == 0);
+}
+
 /* Run n copies of *proto the given way; returns the wall time in seconds. */
 static double run(enum way way, int n, const struct task *proto)
 {
@@ -76,13 +139,15 @@ static double run(enum way way, int n, const struct task *proto)
     bench_must(weft_gil_init(&g, &o) == 0);
     struct task t = *proto;
     /* Processes each have their own interpreter, so their own GIL. */
-    t.g = way == GIL_FAITHFUL || way == GIL_FAIR || way == PROCESSES ? &g : NULL;
+    t.g = way == THREADS || way == SEQUENTIAL ? NULL : &g;
     int64_t t0 = bench_now_ns();
     if (way == SEQUENTIAL) {
         for (int i = 0; i < n; i++)
             (void)task_main(&t);
     } else if (way == PROCESSES) {
         wl_run_procs(n, task_main, &t);
+    } else if (way == THREAD_POOL || way == PROCESS_POOL) {
+        run_pool(way == PROCESS_POOL, n, &t);
     } else {
         wl_run_threads(n, task_main, &t);
     }
@@ -98,8 +163,9 @@ static void usage(FILE *f)
         "                 [--csv FILE] [--png FILE]\n"
         "Runs N CPU-bound tasks (MS ms of computation each) and N I/O-bound tasks\n"
         "(K blocking waits of MS ms each) sequentially, in threads, in threads under\n"
-        "a GIL (CPython's, and weft's fair mode) and in processes; prints wall times\n"
-        "and speedups and which conclusion they support.\n"
+        "a GIL (CPython's, and weft's fair mode), in processes, in a thread pool\n"
+        "under CPython's GIL and in a process pool; prints wall times and speedups\n"
+        "and which conclusion they support.\n"
         "  --tasks N     tasks per run (default 4, at most %d)\n"
         "  --cpu-ms MS   computation per CPU-bound task (default 250)\n"
         "  --io-waits K  waits per I/O-bound task (default 10)\n"
@@ -162,11 +228,11 @@ static void chart(const struct config *c, double speedup[2][NWAYS])
         return;
     }
     (void)fprintf(gp,
-        "set terminal png size 900,500\nset output '%s'\n"
+        "set terminal png size 1000,560\nset output '%s'\n"
         "set title 'weft-demo: speedup over sequential, %d tasks'\n"
         "set style data histograms\nset style histogram clustered gap 1\n"
         "set style fill solid 0.8 border -1\nset ylabel 'speedup'\n"
-        "set yrange [0:*]\nset offsets 0,0,graph 0.2,0\nset xtics noenhanced\n"
+        "set yrange [0:*]\nset offsets 0,0,graph 0.2,0\nset xtics noenhanced rotate by -25\n"
         "set key top center horizontal\n"
         "$d << EOD\n", c->png, c->tasks);
     for (int w = 0; w < NWAYS; w++)
@@ -202,12 +268,12 @@ int main(int argc, char **argv)
     proto[1].wait_ns = (int64_t)c.io_ms * 1000000;
     static const char *const kinds[2] = {"CPU-bound", "I/O-bound"};
     double secs[2][NWAYS] = {{0}}, speedup[2][NWAYS] = {{0}};
-    printf("%-10s %-27s %9s %8s\n", "workload", "way", "wall (s)", "speedup");
+    printf("%-10s %-29s %9s %8s\n", "workload", "way", "wall (s)", "speedup");
     for (int k = 0; k < 2; k++)
         for (int w = 0; w < NWAYS; w++) {
             secs[k][w] = run((enum way)w, c.tasks, &proto[k]);
             speedup[k][w] = secs[k][SEQUENTIAL] / secs[k][w];
-            printf("%-10s %-27s %9.3f %7.2fx\n", kinds[k], way_names[w], secs[k][w],
+            printf("%-10s %-29s %9.3f %7.2fx\n", kinds[k], way_names[w], secs[k][w],
                    speedup[k][w]);
             (void)fflush(stdout);
         }
@@ -225,6 +291,9 @@ int main(int argc, char **argv)
     printf("I/O-bound: threads under the GIL %.2fx vs processes %.2fx: %s\n", io_gil, io_proc,
            io_claim ? "threads do as well, as the seeds say"
                     : "threads do not keep up here");
+    printf("Executors: CPU-bound in a process pool %.2fx, in a thread pool under the GIL "
+           "%.2fx; I/O-bound in a thread pool under the GIL %.2fx\n",
+           speedup[0][PROCESS_POOL], speedup[0][THREAD_POOL], speedup[1][THREAD_POOL]);
     if (cpu_claim && io_claim)
         printf("Conclusion (measured): CPU-bound: processes; I/O-bound: threads.\n");
     else
