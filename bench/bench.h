@@ -87,5 +87,6 @@ void bench_pipe(void);
 void bench_queue(void);
 void bench_gil(void);
 void bench_tpool(void);
+void bench_ppool(void);
 
 #endif /* WEFT_BENCH_H */

@@ -26,6 +26,7 @@ static const struct {
     {"queue", bench_queue},
     {"gil", bench_gil},
     {"tpool", bench_tpool},
+    {"ppool", bench_ppool},
 };
 
 #define NSCENARIOS (sizeof scenarios / sizeof scenarios[0])
