@@ -435,12 +435,16 @@ static void node_unregister(weft_future *f, struct weft__fut_node *n)
     weft_lock_release(&f->mu);
 }
 
-/* Let a pool worker run pending tasks of its own pool before sleeping. */
-static void help_pending(weft_future *const *fs, size_t n)
+/* Let a pool worker run one pending task of its own pool before sleeping;
+ * true if it ran one (the caller looks at its condition again: a wait for
+ * the first completion must not run the whole set). */
+static bool help_one(weft_future *const *fs, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (fs[i]->pool != NULL && load_state(fs[i]) == WEFT_FUTURE_PENDING)
-            (void)weft__tpool_help(fs[i]);
+        if (fs[i]->pool != NULL && load_state(fs[i]) == WEFT_FUTURE_PENDING &&
+            weft__tpool_help(fs[i]))
+            return true;
+    return false;
 }
 
 static bool met(const struct fut_waiter *w, size_t n, weft_future_when when)
@@ -474,7 +478,6 @@ int weft_future_wait_set_until(weft_future *const *fs, size_t n, weft_future_whe
         struct fut_waiter w;
         memset(&w, 0, sizeof w);
         weft_lock_init(&w.mu);
-        help_pending(fs, n);
         for (size_t i = 0; i < n; i++)
             node_register(fs[i], &nodes[i], &w, i);
         for (;;) {
@@ -486,7 +489,8 @@ int weft_future_wait_set_until(weft_future *const *fs, size_t n, weft_future_whe
                 break;
             if (rc == ETIMEDOUT)
                 break;
-            help_pending(fs, n);
+            if (help_one(fs, n))
+                continue;
             if (weft_futex_wait(&w.seq, seen, deadline_ns, WEFT_PRIVATE) == ETIMEDOUT)
                 rc = ETIMEDOUT; /* look once more, then give up */
         }
@@ -596,7 +600,8 @@ int weft_as_completed_next_until(weft_as_completed *it, int64_t deadline_ns, wef
             return ENOENT;
         if (timed_out)
             return ETIMEDOUT;
-        help_pending(it->fs, it->n);
+        if (help_one(it->fs, it->n))
+            continue;
         if (weft_futex_wait(&it->w.seq, seen, deadline_ns, WEFT_PRIVATE) == ETIMEDOUT)
             timed_out = true;
     }

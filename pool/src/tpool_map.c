@@ -77,8 +77,16 @@ int weft_tpool_map_until(weft_tpool *p, weft_task_fn fn, void *const *args, size
         for (size_t i = 0; i < submitted; i++)
             (void)weft_future_wait_until(fs[i], WEFT_DEADLINE_NEVER);
     }
-    for (size_t i = 0; i < submitted; i++)
+    for (size_t i = 0; i < submitted; i++) {
+        /* A chunk's task always returns 0: a failed chunk never ran (the
+         * pool broke, was shut down with cancel-pending, or this is a
+         * forked copy), and its items take that error. */
+        int e = weft_future_error(fs[i]);
+        if (e != 0)
+            for (size_t k = cs[i].begin; k < cs[i].end; k++)
+                errs[k] = e;
         weft_future_free(fs[i]);
+    }
     if (rc == 0) {
         for (size_t i = 0; i < n; i++)
             if (errs[i] != 0) {

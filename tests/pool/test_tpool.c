@@ -167,6 +167,62 @@ WT_CASE(test_tpool_nested_waits_never_deadlock, "unit valgrind helgrind")
     }
 }
 
+/* A task of a one-worker pool that submits two subtasks and waits for the
+ * first to complete: it runs one of them itself, and only one. */
+struct first_of_two {
+    weft_tpool *pool;
+    int ran; /* subtasks run (atomic) */
+};
+
+static int count_run(void *arg, void **result)
+{
+    (void)result;
+    (void)__atomic_fetch_add(&((struct first_of_two *)arg)->ran, 1, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
+static int wait_first_of_two(void *arg, void **result)
+{
+    struct first_of_two *a = (struct first_of_two *)arg;
+    weft_future *fs[2];
+    WT_EQ(weft_tpool_submit(a->pool, count_run, a, &fs[0]), 0);
+    WT_EQ(weft_tpool_submit(a->pool, count_run, a, &fs[1]), 0);
+    size_t ndone = 0;
+    WT_EQ(weft_future_wait_set_until(fs, 2, WEFT_FIRST_COMPLETED, WEFT_DEADLINE_NEVER, NULL,
+                                     &ndone), 0);
+    WT_EQ(ndone, 1u);
+    WT_EQ(__atomic_load_n(&a->ran, __ATOMIC_SEQ_CST), 1);
+    weft_as_completed *it;
+    WT_EQ(weft_as_completed_create(&it, fs, 2), 0);
+    weft_future *f = NULL;
+    WT_EQ(weft_as_completed_next_until(it, WEFT_DEADLINE_NEVER, &f), 0);
+    WT_TRUE(f == fs[0]); /* done already: the other is not run for it */
+    WT_EQ(__atomic_load_n(&a->ran, __ATOMIC_SEQ_CST), 1);
+    WT_EQ(weft_as_completed_next_until(it, WEFT_DEADLINE_NEVER, &f), 0);
+    WT_TRUE(f == fs[1]);
+    WT_EQ(__atomic_load_n(&a->ran, __ATOMIC_SEQ_CST), 2);
+    weft_as_completed_free(it);
+    weft_future_free(fs[0]);
+    weft_future_free(fs[1]);
+    *result = ip(1);
+    return 0;
+}
+
+WT_CASE(test_tpool_worker_waiting_for_first_runs_one, "unit valgrind helgrind")
+{
+    weft_tpool *p;
+    weft_tpool_opts o = {.max_workers = 1};
+    WT_EQ(weft_tpool_create(&p, &o), 0);
+    struct first_of_two a = {p, 0};
+    weft_future *f;
+    WT_EQ(weft_tpool_submit(p, wait_first_of_two, &a, &f), 0);
+    void *v = NULL;
+    WT_EQ(weft_future_result(f, &v), 0);
+    WT_EQ(pi(v), 1);
+    weft_future_free(f);
+    WT_EQ(weft_tpool_free(p), 0);
+}
+
 static int wait_event_task(void *arg, void **result)
 {
     (void)result;
@@ -247,6 +303,19 @@ WT_CASE(test_tpool_initializer_failure_breaks_pool, "unit valgrind")
         sleep_ns(MS / 10);
     WT_EQ(weft_tpool_broken(p), EACCES);
     WT_EQ(weft_tpool_submit(p, square, ip(3), &f), EPIPE);
+    WT_EQ(weft_tpool_free(p), 0);
+
+    /* A map over a pool that breaks: the items of chunks that never ran
+     * say why (the first chunk was queued before the worker broke the
+     * pool; later ones may have been refused at submit). */
+    o.initarg = ip(EACCES);
+    WT_EQ(weft_tpool_create(&p, &o), 0);
+    void *args[4] = {ip(1), ip(2), ip(3), ip(4)};
+    int errors[4];
+    WT_EQ(weft_tpool_map_until(p, square, args, 4, 1, NULL, errors, WEFT_DEADLINE_NEVER), EPIPE);
+    WT_EQ(errors[0], EPIPE);
+    for (int i = 1; i < 4; i++)
+        WT_TRUE(errors[i] == EPIPE || errors[i] == ECANCELED);
     WT_EQ(weft_tpool_free(p), 0);
 
     /* A good initializer runs once per worker, before its tasks. */

@@ -91,8 +91,10 @@ int weft_tpool_submit(weft_tpool *p, weft_task_fn fn, void *arg, weft_future **o
 /* weft_tpool_map_until - run fn(args[i], &results[i]) for i in [0, n), in
  * chunks of `chunk` items per task (0: 1), and wait for all of them
  * (Executor.map with chunksize; results come back in order).
- * errors (may be NULL) gets each item's return code; results (may be NULL
- * when the items' results are not wanted) starts all NULL.
+ * errors (may be NULL) gets each item's return code, or for the items of a
+ * chunk that never ran that chunk's error: ECANCELED (cancelled), EPIPE
+ * (the pool broke), ECHILD (a forked copy of the pool); results (may be
+ * NULL when the items' results are not wanted) starts all NULL.
  * Blocks:   until every item ran or CLOCK_MONOTONIC passes deadline_ns;
  *           then chunks not started are cancelled (their errors[i] are
  *           ECANCELED) and the call still waits for chunks that started,
