@@ -11,14 +11,24 @@
  *     there, so it has one place to block. It forks the workers (their
  *     parent-death signal is tied to it, and it lives until they are
  *     reaped). The watcher polls the workers' pidfds, and fails sent tasks
- *     whose deadline passed before they started; it reports a death by putting a DEATH message in the result queue, after
- *     every result the dead worker committed (see ppool_worker.c).
+ *     whose deadline passed before they started; it reports a death by
+ *     putting a DEATH message in the result queue, after every result the
+ *     dead worker committed (see ppool_worker.c).
  *   - On a death, the sent tasks of that worker are settled: the one the
  *     worker had published as started fails (EOWNERDEAD, or ETIMEDOUT if
  *     SIGKILL ended it past its deadline: the worker's own deadline timer,
  *     see ppool_worker.c); the others never started
  *     and go back to the front of the pending list. Then a new
- *     worker takes the slot (unless the pool is done or broken).
+ *     worker takes the slot (unless the pool is done or broken). A failed
+ *     fork sets respawn_at; the watcher wakes the collector then, which
+ *     forks into the empty slots (respawn). Deaths before a worker is
+ *     ready (ppoolimpl.h) count toward EARLY_DEATH_LIMIT; a task's result
+ *     or a ready worker's death resets the count.
+ *   - Nothing is allocated once the pool runs but tasks (each with its
+ *     outcome node) and the inboxes of new workers: the collector's buffer
+ *     and the watcher's poll set are made with the pool. If the result
+ *     queue itself fails, the collector breaks the pool and reaps the
+ *     workers without it (reap_all).
  *   - p->mu guards everything in this struct that changes. Outcomes are
  *     gathered under it and delivered by the collector alone, after it
  *     releases the lock: callbacks run in one thread, the one the header
@@ -46,12 +56,27 @@
 
 #include "ppoolimpl.h"
 
+/* An outcome to deliver once p->mu is released. Made with its task (for a
+ * task with a future), so settling a task never allocates. */
+struct outcome {
+    struct outcome *next;
+    weft_future *f;
+    bool cancel; /* cancel f (a pending task dropped by shutdown) */
+    int error;
+    void *value;
+    size_t size;
+    bool worker;
+    pid_t pid;
+    int exitcode;
+};
+
 struct ptask {
     uint64_t id;
     uint64_t seq; /* its number among the tasks sent to its worker (from 1) */
     weft_ptask_fn fn;
     int64_t deadline;
-    weft_future *f; /* NULL: fire-and-forget */
+    weft_future *f; /* NULL: fire-and-forget, or settled */
+    struct outcome *out; /* with f: its outcome, until settled */
     bool expired;   /* failed for its deadline before it started (f is NULL) */
     bool claimed;   /* f was moved to running (it stays so when resent) */
     size_t len;
@@ -70,18 +95,6 @@ struct slot {
     bool closed;         /* inbox closed: the worker will end */
 };
 
-/* An outcome to deliver once p->mu is released. */
-struct outcome {
-    weft_future *f;
-    bool cancel; /* cancel f (a pending task dropped by shutdown) */
-    int error;
-    void *value;
-    size_t size;
-    bool worker;
-    pid_t pid;
-    int exitcode;
-};
-
 struct weft_ppool {
     weft_lock mu;
     struct ptask *pend_head, *pend_tail;
@@ -92,15 +105,24 @@ struct weft_ppool {
     weft_shm *shm; /* the workers' shared lines */
     struct weft__shared_slot *shared;
     weft_queue *results;
-    struct outcome *outs;
-    size_t nouts, capouts;
+    struct outcome *outs, *outs_tail; /* settled, to deliver */
     uint64_t next_id;
     size_t ndeadlines; /* unsettled tasks with a deadline */
     size_t replaced;
+    unsigned early_deaths; /* workers in a row that died before a task */
+    int64_t respawn_at;    /* retry forking into empty slots then; 0: none */
     int broken;
     bool shutdown, stopping;
     weft_ppool_opts o;
     weft_thread *collector, *watcher;
+    unsigned char *cbuf; /* the collector's message buffer */
+    size_t cbuf_cap;
+    /* The watcher's poll set, per entry the slot and its generation, and
+     * the deaths it found: made with the pool, so it never runs short. */
+    struct pollfd *wfds;
+    size_t *wwhich;
+    uint32_t *wgens;
+    struct weft__result_msg *wdeaths;
     int evfd; /* wakes the watcher */
     weft_lock join_mu;
     bool joined;
@@ -112,11 +134,12 @@ static __thread weft_ppool *collector_of; /* set in the collector thread */
 
 /* ---- outcomes ---- */
 
-/* Complete the futures of n outcomes (dropping their references). */
-static void deliver(const struct outcome *outs, size_t n)
+/* Complete the futures of a list of outcomes (dropping their references)
+ * and free it. */
+static void deliver(struct outcome *list)
 {
-    for (size_t i = 0; i < n; i++) {
-        const struct outcome *o = &outs[i];
+    for (struct outcome *o = list, *next; o != NULL; o = next) {
+        next = o->next;
         int rc;
         if (o->cancel)
             rc = weft_future_cancel(o->f);
@@ -129,28 +152,39 @@ static void deliver(const struct outcome *outs, size_t n)
         if (rc != 0)
             free(o->value);
         weft_future_free(o->f);
+        free(o);
     }
 }
 
-static void add_outcome(weft_ppool *p, const struct outcome *o) WEFT_REQUIRES(p->mu)
+/* Settle t's future with the outcome o (whose f is ignored): t's outcome
+ * node takes it and joins the list to deliver; t keeps no future. A task
+ * without one (fire-and-forget, or settled already) drops o's value. */
+static void add_outcome(weft_ppool *p, struct ptask *t, const struct outcome *o)
+    WEFT_REQUIRES(p->mu)
 {
-    if (o->f == NULL) {
+    struct outcome *n = t->out;
+    if (n == NULL) {
         free(o->value);
         return;
     }
-    if (p->nouts == p->capouts) {
-        size_t ncap = p->capouts ? p->capouts * 2 : 16;
-        struct outcome *n = (struct outcome *)realloc(p->outs, ncap * sizeof *n);
-        if (n == NULL) {
-            /* Out of memory: deliver this one now, under the lock (a
-             * callback that submits would then deadlock; a last resort). */
-            deliver(o, 1);
-            return;
-        }
+    *n = *o;
+    n->f = t->f;
+    n->next = NULL;
+    t->f = NULL;
+    t->out = NULL;
+    if (p->outs_tail != NULL)
+        p->outs_tail->next = n;
+    else
         p->outs = n;
-        p->capouts = ncap;
-    }
-    p->outs[p->nouts++] = *o;
+    p->outs_tail = n;
+}
+
+/* Free a task that is dropped without an outcome. */
+static void task_free(struct ptask *t)
+{
+    weft_future_free(t->f);
+    free(t->out);
+    free(t);
 }
 
 static void fail_task(weft_ppool *p, struct ptask *t, int error, pid_t pid, int exitcode,
@@ -158,12 +192,8 @@ static void fail_task(weft_ppool *p, struct ptask *t, int error, pid_t pid, int 
 {
     if (t->deadline != WEFT_DEADLINE_NEVER && !t->expired)
         p->ndeadlines--;
-    if (!t->expired) {
-        struct outcome o = {t->f, false, error, NULL, 0, worker, pid, exitcode};
-        add_outcome(p, &o);
-    } else {
-        weft_future_free(t->f);
-    }
+    struct outcome o = {NULL, NULL, false, error, NULL, 0, worker, pid, exitcode};
+    add_outcome(p, t, &o); /* nothing for a task that expired already */
     free(t);
 }
 
@@ -172,7 +202,7 @@ static void fail_task(weft_ppool *p, struct ptask *t, int error, pid_t pid, int 
 static void unlock_and_deliver(weft_ppool *p) WEFT_RELEASE(p->mu)
 {
     if (collector_of != p) {
-        bool wake = p->nouts > 0;
+        bool wake = p->outs != NULL;
         weft_lock_release(&p->mu);
         if (wake) {
             struct weft__result_msg m = {WEFT__MSG_WAKE, 0, 0, 0, 0};
@@ -181,12 +211,9 @@ static void unlock_and_deliver(weft_ppool *p) WEFT_RELEASE(p->mu)
         return;
     }
     struct outcome *outs = p->outs;
-    size_t n = p->nouts;
-    p->outs = NULL;
-    p->nouts = p->capouts = 0;
+    p->outs = p->outs_tail = NULL;
     weft_lock_release(&p->mu);
-    deliver(outs, n);
-    free(outs);
+    deliver(outs);
 }
 
 /* ---- sending tasks ---- */
@@ -225,8 +252,7 @@ static void dispatch(weft_ppool *p) WEFT_REQUIRES(p->mu)
             /* Cancelled while pending. */
             if (t->deadline != WEFT_DEADLINE_NEVER)
                 p->ndeadlines--;
-            weft_future_free(t->f);
-            free(t);
+            task_free(t);
             continue;
         }
         t->claimed = true;
@@ -265,6 +291,7 @@ static int spawn_worker(weft_ppool *p, size_t i) WEFT_REQUIRES(p->mu)
     s->gen++;
     __atomic_store_n(&p->shared[i].started, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&p->shared[i].finished, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->shared[i].ready, 0, __ATOMIC_RELAXED);
     struct weft__worker_ctx c = {s->inbox, p->results, &p->shared[i], (uint32_t)i, s->gen,
                                  p->o.max_arg, p->o.max_result, p->o.max_tasks_per_child,
                                  p->o.initializer, p->o.initarg};
@@ -312,6 +339,11 @@ static void break_pool(weft_ppool *p, int why) WEFT_REQUIRES(p->mu)
             (void)weft_proc_kill(s->proc);
     }
 }
+
+/* Workers in a row that may die before they are ready before the pool
+ * breaks, and the pause before forking again after a failed fork. */
+#define EARLY_DEATH_LIMIT(p) (4 * (unsigned)(p)->nslots + 4)
+#define RESPAWN_DELAY_NS ((int64_t)100 * 1000 * 1000)
 
 /* A DEATH message for slot i: settle its tasks, reap it, replace it. */
 static void on_death(weft_ppool *p, size_t i) WEFT_REQUIRES(p->mu)
@@ -366,6 +398,13 @@ static void on_death(weft_ppool *p, size_t i) WEFT_REQUIRES(p->mu)
                  (s->closed || (p->o.max_tasks_per_child != 0 && s->sent >= p->o.max_tasks_per_child));
     if (!clean && p->broken == 0 && (p->o.flags & WEFT_PPOOL_BREAK_ON_DEATH))
         break_pool(p, EOWNERDEAD);
+    /* Workers that keep dying before they are ready (an initializer that
+     * crashes or exits) would be replaced forever: break instead. SIGKILL
+     * comes from outside (an operator, the OOM killer): it does not count. */
+    if (clean || __atomic_load_n(&p->shared[i].ready, __ATOMIC_ACQUIRE) != 0)
+        p->early_deaths = 0;
+    else if (code != -SIGKILL && ++p->early_deaths >= EARLY_DEATH_LIMIT(p) && p->broken == 0)
+        break_pool(p, EOWNERDEAD);
     if (p->broken != 0 || (p->shutdown && p->pend_head == NULL))
         return;
     if (spawn_worker(p, i) == 0) {
@@ -373,6 +412,45 @@ static void on_death(weft_ppool *p, size_t i) WEFT_REQUIRES(p->mu)
         wake_watcher(p);
     } else if (p->live == 0) {
         break_pool(p, EAGAIN);
+    } else if (p->respawn_at == 0) {
+        /* No process or memory for now: the others go on, and the
+         * collector tries again (the watcher wakes it then). */
+        p->respawn_at = weft_time_now_ns() + RESPAWN_DELAY_NS;
+        wake_watcher(p);
+    }
+}
+
+/* Fork into the empty slots once respawn_at has passed (see on_death). */
+static void respawn(weft_ppool *p) WEFT_REQUIRES(p->mu)
+{
+    if (p->respawn_at == 0 || weft_time_now_ns() < p->respawn_at)
+        return;
+    p->respawn_at = 0;
+    if (p->broken != 0 || (p->shutdown && p->pend_head == NULL))
+        return;
+    for (size_t i = 0; i < p->nslots; i++) {
+        if (p->slots[i].proc != NULL)
+            continue;
+        if (spawn_worker(p, i) != 0) {
+            p->respawn_at = weft_time_now_ns() + RESPAWN_DELAY_NS;
+            break;
+        }
+        p->replaced++;
+    }
+    wake_watcher(p);
+}
+
+/* The result queue failed (EPROTO: its shared block was damaged): no more
+ * messages can be read, deaths included. End the workers and reap them
+ * here, so the collector can stop. */
+static void reap_all(weft_ppool *p, int why) WEFT_REQUIRES(p->mu)
+{
+    break_pool(p, why);
+    for (size_t i = 0; i < p->nslots; i++) {
+        if (p->slots[i].proc == NULL)
+            continue;
+        p->slots[i].dying = true; /* the watcher leaves it alone */
+        on_death(p, i);
     }
 }
 
@@ -405,7 +483,8 @@ static void on_message(weft_ppool *p, const unsigned char *buf, size_t len) WEFT
     if (s->head == NULL)
         s->tail = NULL;
     s->outstanding--;
-    struct outcome o = {t->f, false, m.rc, NULL, 0, false, 0, 0};
+    p->early_deaths = 0;
+    struct outcome o = {NULL, NULL, false, m.rc, NULL, 0, false, 0, 0};
     if (m.kind == WEFT__MSG_SKIPPED) {
         o.error = ETIMEDOUT;
     } else if (m.rc == 0) {
@@ -418,7 +497,7 @@ static void on_message(weft_ppool *p, const unsigned char *buf, size_t len) WEFT
     }
     if (t->deadline != WEFT_DEADLINE_NEVER && !t->expired)
         p->ndeadlines--;
-    add_outcome(p, &o); /* frees the value when f is NULL (expired) */
+    add_outcome(p, t, &o); /* drops the value when t expired */
     free(t);
 }
 
@@ -441,16 +520,15 @@ static int collector_main(void *arg)
         p->start_error = spawn_worker(p, i);
     weft_lock_release(&p->mu);
     weft_event_set(&p->started);
-    size_t cap = sizeof(struct weft__result_msg) + p->o.max_result;
-    unsigned char *buf = (unsigned char *)malloc(cap);
     for (;;) {
         size_t len = 0;
-        int rc = buf != NULL ? weft_queue_get(p->results, buf, cap, &len) : ENOMEM;
+        int rc = weft_queue_get(p->results, p->cbuf, p->cbuf_cap, &len);
         weft_lock_acquire(&p->mu);
         if (rc == 0)
-            on_message(p, buf, len);
-        else if (p->broken == 0)
-            break_pool(p, rc); /* the result queue failed: nothing can go on */
+            on_message(p, p->cbuf, len);
+        else
+            reap_all(p, rc);
+        respawn(p);
         dispatch(p);
         if ((p->shutdown || p->broken != 0) && !work_left(p)) {
             for (size_t i = 0; i < p->nslots; i++) {
@@ -468,7 +546,6 @@ static int collector_main(void *arg)
         if (stop)
             break;
     }
-    free(buf);
     wake_watcher(p);
     return 0;
 }
@@ -515,9 +592,8 @@ static int64_t expire(weft_ppool *p, int64_t now) WEFT_REQUIRES(p->mu)
                 continue; /* running: its worker's timer ends it (DEATH) */
             /* Not started: fail it now; the worker will skip it (it checks
              * the deadline after publishing started, see ppoolimpl.h). */
-            struct outcome o = {t->f, false, ETIMEDOUT, NULL, 0, false, 0, 0};
-            add_outcome(p, &o);
-            t->f = NULL;
+            struct outcome o = {NULL, NULL, false, ETIMEDOUT, NULL, 0, false, 0, 0};
+            add_outcome(p, t, &o);
             t->expired = true;
             p->ndeadlines--;
         }
@@ -528,13 +604,11 @@ static int64_t expire(weft_ppool *p, int64_t now) WEFT_REQUIRES(p->mu)
 static int watcher_main(void *arg)
 {
     weft_ppool *p = (weft_ppool *)arg;
-    size_t n = p->nslots + 1;
-    struct pollfd *fds = (struct pollfd *)calloc(n, sizeof *fds);
-    size_t *which = (size_t *)calloc(n, sizeof *which);
-    uint32_t *gens = (uint32_t *)calloc(n, sizeof *gens);
-    struct weft__result_msg *deaths =
-        (struct weft__result_msg *)calloc(n, sizeof(struct weft__result_msg));
-    bool ok = fds != NULL && which != NULL && gens != NULL && deaths != NULL;
+    struct pollfd *fds = p->wfds;
+    size_t *which = p->wwhich;
+    uint32_t *gens = p->wgens;
+    struct weft__result_msg *deaths = p->wdeaths;
+    int64_t woke_for = 0; /* the respawn_at the collector was woken for */
     for (;;) {
         weft_lock_acquire(&p->mu);
         if (p->stopping) {
@@ -542,23 +616,23 @@ static int watcher_main(void *arg)
             break;
         }
         int64_t next = expire(p, weft_time_now_ns());
+        if (p->respawn_at != 0 && p->respawn_at != woke_for && p->respawn_at < next)
+            next = p->respawn_at;
         size_t k = 0;
-        bool polling = !ok; /* some worker has no pidfd: look every 10 ms */
-        if (ok) {
-            fds[k].fd = p->evfd;
+        bool polling = false; /* some worker has no pidfd: look every 10 ms */
+        fds[k].fd = p->evfd;
+        fds[k].events = POLLIN;
+        k++;
+        for (size_t i = 0; i < p->nslots; i++) {
+            struct slot *s = &p->slots[i];
+            if (s->proc == NULL || s->dying)
+                continue;
+            fds[k].fd = weft_proc_sentinel(s->proc);
             fds[k].events = POLLIN;
+            polling |= fds[k].fd < 0; /* poll() skips it */
+            which[k] = i;
+            gens[k] = s->gen;
             k++;
-            for (size_t i = 0; i < p->nslots; i++) {
-                struct slot *s = &p->slots[i];
-                if (s->proc == NULL || s->dying)
-                    continue;
-                fds[k].fd = weft_proc_sentinel(s->proc);
-                fds[k].events = POLLIN;
-                polling |= fds[k].fd < 0; /* poll() skips it */
-                which[k] = i;
-                gens[k] = s->gen;
-                k++;
-            }
         }
         unlock_and_deliver(p);
         int timeout = 1000;
@@ -568,17 +642,23 @@ static int watcher_main(void *arg)
         }
         if (polling && timeout > 10)
             timeout = 10;
-        int r = poll(ok ? fds : NULL, ok ? k : 0, timeout);
+        int r = poll(fds, k, timeout);
         if (r < 0)
             continue; /* EINTR */
-        if (ok && (fds[0].revents & POLLIN)) {
+        if (fds[0].revents & POLLIN) {
             uint64_t v;
             ssize_t got = read(p->evfd, &v, sizeof v);
             (void)got;
         }
         size_t nd = 0;
         weft_lock_acquire(&p->mu);
-        for (size_t j = 1; ok && j < k; j++) {
+        if (p->respawn_at != 0 && p->respawn_at != woke_for &&
+            weft_time_now_ns() >= p->respawn_at) {
+            woke_for = p->respawn_at;
+            struct weft__result_msg m = {WEFT__MSG_WAKE, 0, 0, 0, 0};
+            deaths[nd++] = m;
+        }
+        for (size_t j = 1; j < k; j++) {
             struct slot *s = &p->slots[which[j]];
             if (s->gen != gens[j] || s->proc == NULL || s->dying)
                 continue;
@@ -594,10 +674,6 @@ static int watcher_main(void *arg)
         for (size_t j = 0; j < nd; j++)
             (void)weft_queue_put(p->results, &deaths[j], sizeof deaths[j]);
     }
-    free(fds);
-    free(which);
-    free(gens);
-    free(deaths);
     return 0;
 }
 
@@ -631,6 +707,11 @@ static void destroy(weft_ppool *p)
     if (p->evfd >= 0)
         (void)close(p->evfd);
     free(p->slots);
+    free(p->cbuf);
+    free(p->wfds);
+    free(p->wwhich);
+    free(p->wgens);
+    free(p->wdeaths);
     (void)weft_event_destroy(&p->started);
     (void)weft_lock_destroy(&p->mu);
     (void)weft_lock_destroy(&p->join_mu);
@@ -656,6 +737,15 @@ int weft_ppool_create(weft_ppool **out, const weft_ppool_opts *opts)
     p->nslots = p->o.max_workers;
     p->next_id = 1;
     p->slots = (struct slot *)calloc(p->nslots, sizeof *p->slots);
+    p->cbuf_cap = sizeof(struct weft__result_msg) + p->o.max_result;
+    p->cbuf = (unsigned char *)malloc(p->cbuf_cap);
+    size_t nw = p->nslots + 1; /* the watcher's eventfd, then the workers */
+    p->wfds = (struct pollfd *)calloc(nw, sizeof *p->wfds);
+    p->wwhich = (size_t *)calloc(nw, sizeof *p->wwhich);
+    p->wgens = (uint32_t *)calloc(nw, sizeof *p->wgens);
+    p->wdeaths = (struct weft__result_msg *)calloc(nw, sizeof *p->wdeaths);
+    bool mem = p->slots != NULL && p->cbuf != NULL && p->wfds != NULL && p->wwhich != NULL &&
+               p->wgens != NULL && p->wdeaths != NULL;
     if (weft_shm_create(&p->shm, NULL, p->nslots * sizeof *p->shared) == 0)
         p->shared = (struct weft__shared_slot *)weft_shm_addr(p->shm);
     p->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -665,8 +755,8 @@ int weft_ppool_create(weft_ppool **out, const weft_ppool_opts *opts)
     qo.capacity = msg * 4 * p->nslots < (1u << 20) ? (1u << 20) : msg * 4 * p->nslots;
     qo.max_messages = qo.capacity / 32;
     qo.flags = WEFT_QUEUE_SIMPLE;
-    if (p->slots == NULL || p->shared == NULL || p->evfd < 0) {
-        rc = p->evfd < 0 && p->slots != NULL && p->shared != NULL ? EMFILE : ENOMEM;
+    if (!mem || p->shared == NULL || p->evfd < 0) {
+        rc = p->evfd < 0 && mem && p->shared != NULL ? EMFILE : ENOMEM;
     } else {
         rc = weft_queue_create(&p->results, NULL, &qo);
     }
@@ -732,8 +822,10 @@ int weft_ppool_submit_until(weft_ppool *p, weft_ptask_fn fn, const void *arg, si
     if (len > 0)
         memcpy(t->arg, arg, len);
     if (out != NULL) {
-        int rc = weft_future_create(&t->f);
+        t->out = (struct outcome *)malloc(sizeof *t->out);
+        int rc = t->out != NULL ? weft_future_create(&t->f) : ENOMEM;
         if (rc != 0) {
+            free(t->out);
             free(t);
             return rc;
         }
@@ -743,9 +835,8 @@ int weft_ppool_submit_until(weft_ppool *p, weft_ptask_fn fn, const void *arg, si
     int rc = p->broken ? EPIPE : p->shutdown ? ESHUTDOWN : 0;
     if (rc != 0) {
         weft_lock_release(&p->mu);
-        weft_future_free(t->f);
-        weft_future_free(t->f);
-        free(t);
+        weft_future_free(t->f); /* the caller's reference; task_free drops the task's */
+        task_free(t);
         return rc;
     }
     t->id = p->next_id++;
@@ -788,8 +879,8 @@ int weft_ppool_shutdown(weft_ppool *p, unsigned flags)
             }
             if (t->deadline != WEFT_DEADLINE_NEVER)
                 p->ndeadlines--;
-            struct outcome o = {t->f, true, ECANCELED, NULL, 0, false, 0, 0};
-            add_outcome(p, &o);
+            struct outcome o = {NULL, NULL, true, ECANCELED, NULL, 0, false, 0, 0};
+            add_outcome(p, t, &o);
             free(t);
         }
     }

@@ -76,6 +76,7 @@ int weft__ppool_worker_main(void *arg)
         free(out);
         return 2; /* the parent breaks no promise: nothing was taken */
     }
+    __atomic_store_n(&c->shared->ready, 1, __ATOMIC_RELEASE);
     int status = 0;
     for (uint64_t k = 1; c->max_tasks == 0 || k <= c->max_tasks; k++) {
         size_t len = 0;

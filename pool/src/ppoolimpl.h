@@ -42,11 +42,14 @@ struct weft__result_msg {
  * the parent, the task it sent k-th is done (its message is in the result
  * queue) if k <= finished, running if k == started > finished, and not yet
  * taken - or taken and about to be checked against its deadline - if
- * k > started. */
+ * k > started. A worker sets ready = 1 once its initializer has returned 0
+ * and it is set up to take tasks: a worker that dies with ready 0 died
+ * getting started. */
 struct weft__shared_slot {
     uint64_t started;
     uint64_t finished;
-    uint64_t pad[6];
+    uint64_t ready;
+    uint64_t pad[5];
 };
 
 /* What a worker process needs; a copy made before its fork. */

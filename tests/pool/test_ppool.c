@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -316,6 +317,87 @@ WT_CASE(test_ppool_shutdown_and_initializer, "unit valgrind")
     while (weft_ppool_broken(p) == 0)
         sleep_ns(MS / 10);
     WT_EQ(weft_ppool_broken(p), EACCES);
+    WT_EQ(weft_ppool_free(p), 0);
+    no_children_left();
+}
+
+/* An initializer that ends its worker (a crash would do the same): every
+ * replacement dies too, so the pool must break, not fork forever. */
+static int init_exits(void *arg)
+{
+    (void)arg;
+    _exit(7);
+}
+
+WT_CASE(test_ppool_initializer_that_kills_its_worker_breaks_pool, "unit valgrind")
+{
+    weft_ppool *p;
+    weft_ppool_opts o = {.max_workers = 2, .initializer = init_exits};
+    WT_EQ(weft_ppool_create(&p, &o), 0);
+    int n = 3;
+    weft_future *f;
+    int rc = weft_ppool_submit(p, square_task, &n, sizeof n, &f);
+    if (rc == 0) {
+        WT_EQ(weft_future_result_for(f, 30000 * MS, NULL), EPIPE);
+        weft_future_free(f);
+    } else {
+        WT_EQ(rc, EPIPE);
+    }
+    for (int i = 0; i < 30000 && weft_ppool_broken(p) == 0; i++)
+        sleep_ns(MS);
+    WT_EQ(weft_ppool_broken(p), EOWNERDEAD);
+    WT_EQ(weft_ppool_submit(p, square_task, &n, sizeof n, &f), EPIPE);
+    WT_GE(weft_ppool_replaced(p), (size_t)8); /* it did try to replace them */
+    WT_EQ(weft_ppool_free(p), 0);
+    no_children_left();
+}
+
+static size_t wait_workers(weft_ppool *p, size_t want)
+{
+    for (int i = 0; i < 30000 && weft_ppool_workers(p, NULL, 0) != want; i++)
+        sleep_ns(MS);
+    return weft_ppool_workers(p, NULL, 0);
+}
+
+/* A replacement that cannot be forked (no processes left under
+ * RLIMIT_NPROC) leaves the pool running on the other workers; the slot is
+ * filled once forking works again. */
+WT_CASE(test_ppool_failed_replacement_is_retried, "unit valgrind")
+{
+    if (geteuid() == 0)
+        WT_EQ(setuid(65534), 0); /* the limit does not bind root */
+    weft_ppool *p;
+    weft_ppool_opts o = {.max_workers = 2, .prefetch = 1};
+    WT_EQ(weft_ppool_create(&p, &o), 0);
+    pid_t pids[2];
+    WT_EQ(weft_ppool_workers(p, pids, 2), 2u);
+    struct rlimit old, low;
+    WT_EQ(getrlimit(RLIMIT_NPROC, &old), 0);
+    low = old;
+    low.rlim_cur = 1;
+    WT_EQ(setrlimit(RLIMIT_NPROC, &low), 0);
+    WT_EQ(kill(pids[0], SIGKILL), 0);
+    WT_EQ(wait_workers(p, 1), 1u);
+    sleep_ns(250 * MS); /* a retry or two fail meanwhile */
+    WT_EQ(weft_ppool_workers(p, NULL, 0), 1u);
+    WT_EQ(weft_ppool_broken(p), 0);
+    for (int i = 0; i < 4; i++) {
+        weft_future *f = submit_int(p, square_task, i);
+        pid_t by = 0;
+        WT_EQ(square_of(f, &by), i * i);
+        WT_EQ(by, pids[1]);
+        weft_future_free(f);
+    }
+    WT_EQ(setrlimit(RLIMIT_NPROC, &old), 0);
+    WT_EQ(wait_workers(p, 2), 2u);
+    WT_EQ(weft_ppool_replaced(p), 1u);
+    weft_future *fs[4];
+    for (int i = 0; i < 4; i++)
+        fs[i] = submit_int(p, square_task, i);
+    for (int i = 0; i < 4; i++) {
+        WT_EQ(square_of(fs[i], NULL), i * i);
+        weft_future_free(fs[i]);
+    }
     WT_EQ(weft_ppool_free(p), 0);
     no_children_left();
 }

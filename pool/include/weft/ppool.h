@@ -32,7 +32,14 @@
  * its future's error is EOWNERDEAD and weft_future_worker gives the
  * worker's pid and exit code (minus the signal number). Tasks that the
  * worker had been sent but not started go to other workers, as if never
- * sent. The pool forks a replacement and stays usable. With
+ * sent. The pool forks a replacement and stays usable; if that fork fails
+ * (EAGAIN, ENOMEM) the other workers go on and the pool forks again every
+ * 100 ms until it works (with no worker left, it breaks instead: EAGAIN).
+ * Workers that die before they are ready - an initializer that crashes or
+ * exits - are replaced too, but 4 * max_workers + 4 such deaths in a row,
+ * with no task finished between them, break the pool: EOWNERDEAD, and
+ * unfinished tasks fail with EPIPE (SIGKILL, which comes from outside the
+ * worker, is not counted). With
  * WEFT_PPOOL_BREAK_ON_DEATH it does what Python's pool does instead: the
  * first death breaks the pool, every unfinished task fails (EOWNERDEAD for
  * the one that was running, EPIPE for the others), the other workers are
@@ -131,7 +138,9 @@ int weft_ppool_free(weft_ppool *p);
 size_t weft_ppool_workers(weft_ppool *p, pid_t *pids, size_t cap);
 
 /* weft_ppool_broken - nonzero once the pool is broken: EOWNERDEAD (a
- * worker died in BREAK_ON_DEATH mode) or the initializer's error code. */
+ * worker died in BREAK_ON_DEATH mode, or too many died getting ready),
+ * the initializer's error code, EAGAIN (no worker left and none could be
+ * forked) or EPROTO (the result queue was damaged). */
 int weft_ppool_broken(weft_ppool *p);
 
 /* weft_ppool_replaced - workers forked to replace ones that ended. */
