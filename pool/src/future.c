@@ -54,15 +54,6 @@ struct weft__fut_node {
  * on a busy machine gives its core away quickly. */
 #define SPIN_ROUNDS 200
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
 static uint32_t load_state(const weft_future *f)
 {
     uint32_t s = __atomic_load_n(&f->word, __ATOMIC_ACQUIRE) & WEFT__FUT_STATE;
@@ -286,7 +277,7 @@ int weft_future_wait_until(weft_future *f, int64_t deadline_ns)
     for (int i = 0; i < SPIN_ROUNDS; i++) {
         if (load_state(f) >= WEFT_FUTURE_DONE)
             return 0;
-        cpu_relax();
+        weft__pool_relax();
     }
     for (;;) {
         uint32_t old = __atomic_load_n(&f->word, __ATOMIC_ACQUIRE);

@@ -49,6 +49,16 @@ struct weft_future {
     void *arg;
 };
 
+/* weft__pool_relax - the CPU's spin-wait hint (~30 ns on x86). */
+static inline void weft__pool_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /* weft__tpool_help - if the calling thread is a worker of f's pool and f is
  * still pending, run f's task here. Returns whether it did. */
 bool weft__tpool_help(weft_future *f);
