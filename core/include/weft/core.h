@@ -23,6 +23,7 @@
 
 #include <stdint.h>
 
+#include "weft/api.h"
 #include "weft/local.h"
 #include "weft/proc.h"
 #include "weft/sync.h"
@@ -32,6 +33,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+WEFT_API_BEGIN
 
 /* weft_core_shutdown_until - weft_thread_shutdown_until, then
  * weft_proc_shutdown_until, with one deadline.
@@ -47,6 +49,7 @@ void weft_core_shutdown(void);
  * Returns:  0; ENOMEM when atexit() has no room. */
 int weft_core_atexit(void);
 
+WEFT_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -24,9 +24,12 @@
 
 #include <pthread.h>
 
+#include "weft/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+WEFT_API_BEGIN
 
 typedef struct weft_local {
     pthread_key_t key;
@@ -58,6 +61,7 @@ void *weft_local_get(weft_local *l);
  * and different, goes to destroy. Returns 0, or ENOMEM. */
 int weft_local_set(weft_local *l, void *value);
 
+WEFT_API_END
 #ifdef __cplusplus
 }
 #endif

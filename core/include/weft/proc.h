@@ -48,9 +48,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "weft/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+WEFT_API_BEGIN
 
 typedef struct weft_proc weft_proc;
 
@@ -158,6 +161,7 @@ int weft_proc_free(weft_proc *p);
  * Returns:  0; ETIMEDOUT when children still run at the deadline. */
 int weft_proc_shutdown_until(int64_t deadline_ns);
 
+WEFT_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -43,9 +43,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "weft/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+WEFT_API_BEGIN
 
 typedef struct weft_thread weft_thread;
 
@@ -175,6 +178,7 @@ void weft_thread_shutdown(void);
  * (copied; NULL removes them). Threads already running keep theirs. */
 void weft_thread_set_hooks(const weft_thread_hooks *hooks);
 
+WEFT_API_END
 #ifdef __cplusplus
 }
 #endif

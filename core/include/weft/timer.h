@@ -18,11 +18,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "weft/api.h"
 #include "weft/thread.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+WEFT_API_BEGIN
 
 typedef struct weft_timer weft_timer;
 
@@ -54,6 +56,7 @@ weft_thread *weft_timer_thread(weft_timer *tm);
  * free(NULL) does nothing. */
 void weft_timer_free(weft_timer *tm);
 
+WEFT_API_END
 #ifdef __cplusplus
 }
 #endif

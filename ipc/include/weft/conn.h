@@ -60,11 +60,13 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "weft/api.h"
 #include "weft/frame.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+WEFT_API_BEGIN
 
 typedef struct weft_conn weft_conn;
 
@@ -189,6 +191,7 @@ int weft_conn_poll_until(const weft_conn *c, int64_t deadline_ns);
 /* weft_conn_poll_for - weft_conn_poll_until timeout_ns from now (0: look). */
 int weft_conn_poll_for(const weft_conn *c, int64_t timeout_ns);
 
+WEFT_API_END
 #ifdef __cplusplus
 }
 #endif

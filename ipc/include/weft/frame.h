@@ -41,6 +41,10 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* As WEFT_API_BEGIN (weft/api.h), spelled out: the codec needs only libc. */
+#if defined(WEFT_EXPORTS) && (defined(__GNUC__) || defined(__clang__))
+#pragma GCC visibility push(default)
+#endif
 
 /* The tag's fixed high bits, and the size of the smallest and largest
  * header. */
@@ -98,6 +102,9 @@ int weft_frame_encode(const void *msg, size_t len, void *out, size_t cap, size_t
  *           the length is over limit; EINVAL for NULL pointers. */
 int weft_frame_decode(const void *buf, size_t n, uint64_t limit, weft_frame *f);
 
+#if defined(WEFT_EXPORTS) && (defined(__GNUC__) || defined(__clang__))
+#pragma GCC visibility pop
+#endif
 #ifdef __cplusplus
 }
 #endif

@@ -36,11 +36,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "weft/api.h"
 #include "weft/conn.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+WEFT_API_BEGIN
 
 typedef struct weft_listener weft_listener;
 
@@ -97,6 +99,7 @@ int weft_conn_connect_until(weft_conn **out, const char *address, const void *ke
 int weft_conn_connect_for(weft_conn **out, const char *address, const void *key, size_t keylen,
                           int64_t timeout_ns);
 
+WEFT_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -55,9 +55,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "weft/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+WEFT_API_BEGIN
 
 typedef struct weft_queue weft_queue;
 
@@ -195,6 +198,7 @@ int weft_queue_join(weft_queue *q);
 size_t weft_queue_capacity(const weft_queue *q);
 size_t weft_queue_max_messages(const weft_queue *q);
 
+WEFT_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -34,9 +34,12 @@
 
 #include <stddef.h>
 
+#include "weft/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+WEFT_API_BEGIN
 
 typedef struct weft_shm weft_shm;
 
@@ -76,6 +79,7 @@ size_t weft_shm_size(const weft_shm *s);
 /* weft_shm_name - s's name with its leading '/', or NULL if anonymous. */
 const char *weft_shm_name(const weft_shm *s);
 
+WEFT_API_END
 #ifdef __cplusplus
 }
 #endif

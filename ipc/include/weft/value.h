@@ -33,11 +33,13 @@
 
 #include <stddef.h>
 
+#include "weft/api.h"
 #include "weft/rlock.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+WEFT_API_BEGIN
 
 typedef struct weft_value weft_value;
 
@@ -83,6 +85,7 @@ int weft_value_get(weft_value *v, size_t index, void *out);
  * Returns:  as weft_value_get. */
 int weft_value_set(weft_value *v, size_t index, const void *in);
 
+WEFT_API_END
 #ifdef __cplusplus
 }
 #endif

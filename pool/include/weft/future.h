@@ -40,9 +40,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "weft/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+WEFT_API_BEGIN
 
 typedef struct weft_future weft_future;
 
@@ -203,6 +206,7 @@ int weft_as_completed_next_until(weft_as_completed *it, int64_t deadline_ns, wef
 /* weft_as_completed_free - stop iterating. NULL is a no-op. */
 void weft_as_completed_free(weft_as_completed *it);
 
+WEFT_API_END
 #ifdef __cplusplus
 }
 #endif

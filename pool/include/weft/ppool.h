@@ -67,12 +67,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "weft/api.h"
 #include "weft/future.h"
 #include "weft/tpool.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+WEFT_API_BEGIN
 
 typedef struct weft_ppool weft_ppool;
 
@@ -146,6 +148,7 @@ int weft_ppool_broken(weft_ppool *p);
 /* weft_ppool_replaced - workers forked to replace ones that ended. */
 size_t weft_ppool_replaced(weft_ppool *p);
 
+WEFT_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -43,11 +43,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "weft/api.h"
 #include "weft/future.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+WEFT_API_BEGIN
 
 typedef struct weft_tpool weft_tpool;
 
@@ -128,6 +130,7 @@ size_t weft_tpool_workers(weft_tpool *p);
  * else 0. */
 int weft_tpool_broken(weft_tpool *p);
 
+WEFT_API_END
 #ifdef __cplusplus
 }
 #endif

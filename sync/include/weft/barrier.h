@@ -45,11 +45,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "weft/api.h"
 #include "weft/flags.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+WEFT_API_BEGIN
 
 /* The error of a broken barrier. */
 #define WEFT_EBROKEN EPIPE
@@ -122,6 +124,7 @@ unsigned weft_barrier_n_waiting(weft_barrier *b);
 /* weft_barrier_broken - whether the barrier is broken. */
 bool weft_barrier_broken(weft_barrier *b);
 
+WEFT_API_END
 #ifdef __cplusplus
 }
 #endif

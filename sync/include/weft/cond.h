@@ -40,6 +40,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "weft/api.h"
 #include "weft/flags.h"
 #include "weft/lock.h"
 #include "weft/rlock.h"
@@ -48,6 +49,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+WEFT_API_BEGIN
 
 typedef struct weft_cond {
     uint32_t seq;     /* futex word: bumped by every notify */
@@ -127,6 +129,7 @@ int weft_cond_notify(weft_cond *c, unsigned n);
  * Requires: as weft_cond_notify. Returns: 0. */
 int weft_cond_notify_all(weft_cond *c);
 
+WEFT_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -31,9 +31,12 @@
 
 #include <stddef.h>
 
+#include "weft/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+WEFT_API_BEGIN
 
 enum weft_deadlock_mode {
     WEFT_DEADLOCK_OFF = 0,
@@ -66,6 +69,7 @@ size_t weft_deadlock_last_report(char *buf, size_t n);
  * tests and for programs that change their locking phase). */
 void weft_deadlock_reset(void);
 
+WEFT_API_END
 #ifdef __cplusplus
 }
 #endif

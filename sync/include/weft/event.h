@@ -34,11 +34,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "weft/api.h"
 #include "weft/flags.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+WEFT_API_BEGIN
 
 typedef struct weft_event {
     uint32_t word;  /* 0 clear, 1 set, 2 clear with possible sleepers */
@@ -80,6 +82,7 @@ int weft_event_wait_until(weft_event *ev, int64_t deadline_ns);
  * Returns 0, ETIMEDOUT, or EINVAL for timeout_ns < 0. */
 int weft_event_wait_for(weft_event *ev, int64_t timeout_ns);
 
+WEFT_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -27,11 +27,13 @@
 
 #include <stdint.h>
 
+#include "weft/api.h"
 #include "weft/flags.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+WEFT_API_BEGIN
 
 /* weft_futex_wait - sleep while *word == expected.
  * Blocks:   until woken, until *word != expected, until a signal, or until
@@ -52,6 +54,7 @@ int weft_futex_wait(const uint32_t *word, uint32_t expected,
  * Threads:  any thread; async-signal-safe. */
 int weft_futex_wake(const uint32_t *word, int n, unsigned flags);
 
+WEFT_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -69,6 +69,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "weft/api.h"
 #include "weft/cond.h"
 #include "weft/lock.h"
 #include "weft/tsa.h"
@@ -76,6 +77,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+WEFT_API_BEGIN
 
 enum {
     WEFT_GIL_FAITHFUL = 0, /* CPython's new GIL, as above */
@@ -279,6 +281,7 @@ void weft_gil_foreach_thread(weft_gil *g,
  * its histogram bucket (so within a factor of 2); 0 if there were none. */
 int64_t weft_gil_wait_percentile(const weft_gil_stats *s, double p);
 
+WEFT_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -51,11 +51,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "weft/api.h"
 #include "weft/tsa.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+WEFT_API_BEGIN
 
 typedef struct WEFT_CAPABILITY("mutex") weft_lock {
     uint32_t word; /* 0 unlocked, 1 locked, 2 locked with possible sleepers */
@@ -142,6 +144,7 @@ bool weft_lock_is_locked(const weft_lock *lk);
  * Threads:  any thread. */
 void weft_lock_assert_held(const weft_lock *lk) WEFT_ASSERT_CAPABILITY(lk);
 
+WEFT_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -20,9 +20,12 @@
 
 #include <stdint.h>
 
+#include "weft/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+WEFT_API_BEGIN
 
 typedef struct weft_once {
     uint32_t state; /* 0 not run, 1 running, 2 running with waiters, 3 done */
@@ -38,6 +41,7 @@ typedef struct weft_once {
  * Threads:  any thread of the process. */
 int weft_once_call(weft_once *once, void (*fn)(void *arg), void *arg);
 
+WEFT_API_END
 #ifdef __cplusplus
 }
 #endif

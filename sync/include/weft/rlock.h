@@ -44,12 +44,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "weft/api.h"
 #include "weft/flags.h"
 #include "weft/tsa.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+WEFT_API_BEGIN
 
 typedef struct WEFT_CAPABILITY("mutex") weft_rlock {
     uint32_t word;  /* the lock word (a robust futex word when shared) */
@@ -130,6 +132,7 @@ bool weft_rlock_is_locked(const weft_rlock *rl);
 /* weft_rlock_depth - levels the calling thread holds (0 if it does not). */
 unsigned weft_rlock_depth(const weft_rlock *rl);
 
+WEFT_API_END
 #ifdef __cplusplus
 }
 #endif

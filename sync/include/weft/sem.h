@@ -26,11 +26,13 @@
 
 #include <stdint.h>
 
+#include "weft/api.h"
 #include "weft/flags.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+WEFT_API_BEGIN
 
 /* The largest count and maximum a semaphore can hold. */
 #define WEFT_SEM_VALUE_MAX 0x7fffffffu
@@ -90,6 +92,7 @@ int weft_sem_release(weft_sem *s, unsigned n);
  * unless nothing else uses *s. */
 unsigned weft_sem_value(const weft_sem *s);
 
+WEFT_API_END
 #ifdef __cplusplus
 }
 #endif

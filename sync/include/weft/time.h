@@ -10,9 +10,12 @@
 
 #include <stdint.h>
 
+#include "weft/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+WEFT_API_BEGIN
 
 /* A deadline that never passes. */
 #define WEFT_DEADLINE_NEVER INT64_MAX
@@ -30,6 +33,7 @@ int64_t weft_time_now_ns(void);
  * Threads:  any thread; async-signal-safe. */
 int64_t weft_time_deadline_ns(int64_t timeout_ns);
 
+WEFT_API_END
 #ifdef __cplusplus
 }
 #endif
