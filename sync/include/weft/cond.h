@@ -102,8 +102,10 @@ int weft_cond_wait_for(weft_cond *c, weft_lock *lk, int64_t timeout_ns)
 int weft_cond_wait_pred_until(weft_cond *c, weft_lock *lk, weft_cond_pred pred,
                               void *arg, int64_t deadline_ns) WEFT_REQUIRES(lk);
 
-/* The same four waits with a weft_rlock: every level the caller holds is
- * released for the wait and restored after it. Requires: the caller holds
+/* weft_cond_wait_rlock, weft_cond_wait_rlock_until, weft_cond_wait_rlock_for,
+ * weft_cond_wait_rlock_pred_until - the same four waits with a weft_rlock:
+ * every level the caller holds is released for the wait and restored after
+ * it. Requires: the caller holds
  * *rl. Returns as above; EPERM if the caller does not hold *rl; with a
  * WEFT_SHARED rlock also EOWNERDEAD (re-acquired, after another holder died
  * holding it: repair and call weft_rlock_consistent) or ENOTRECOVERABLE

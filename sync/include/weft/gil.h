@@ -256,7 +256,7 @@ bool weft_gil_held(weft_gil *g);
 int weft_gil_set_interval(weft_gil *g, int64_t interval_ns);
 int64_t weft_gil_interval(const weft_gil *g);
 
-/* weft_gil_stats - copy the counters of *g (all threads, live or exited).
+/* weft_gil_stats_get - copy the counters of *g (all threads, live or exited).
  * Blocks:   never. Threads: any thread. */
 void weft_gil_stats_get(const weft_gil *g, weft_gil_stats *out);
 
