@@ -11,6 +11,14 @@
  *     task wakes at most one worker and no wake-up is lost or wasted on a
  *     thread that finds nothing. The idle stack is LIFO: the worker that
  *     went idle last, the one most likely still spinning, gets the task.
+ *   - A submitter that pops an idle worker hands it the task (w->handoff,
+ *     with its running record) instead of queueing it: the worker runs it
+ *     without taking p->mu. The ring holds the tasks no idle worker took;
+ *     the queue's reference to a future travels with the handoff.
+ *   - A submitter wakes no idle worker while another worker is finishing
+ *     a task (p->finishing): that one takes p->mu next and finds the task.
+ *     Read under p->mu and lowered under it, a nonzero count means some
+ *     worker's critical section comes after the submitter's.
  *   - An idle worker spins on its word for IDLE_SPINS pauses before it
  *     sleeps, announcing the sleep with W_ASLEEP: a task submitted within
  *     that window costs the submitter no system call and the worker no
@@ -54,19 +62,23 @@ struct task {
     weft_future *f; /* NULL: fire-and-forget */
 };
 
+/* A task being run by a worker: a stack through helped tasks. */
+struct running {
+    weft_future *f;
+    struct running *outer;
+};
+
 struct worker {
     weft_tpool *pool;
     weft_thread *t;
     uint32_t wake;           /* 1: go look at the queue */
     size_t index;
     struct running *running; /* innermost task this worker runs (p->mu) */
+    struct running top;      /* the task it took, outside helped ones (p->mu) */
+    /* A task handed over by the submitter that woke this worker: written
+     * under p->mu before the wake, read and cleared by the worker after. */
+    struct task handoff;
     struct worker *next;     /* every worker of the pool (p->mu) */
-};
-
-/* A task being run by a worker: a stack through helped tasks. */
-struct running {
-    weft_future *f;
-    struct running *outer;
 };
 
 struct weft_tpool {
@@ -75,6 +87,9 @@ struct weft_tpool {
     size_t cap WEFT_GUARDED_BY(mu), head WEFT_GUARDED_BY(mu), count WEFT_GUARDED_BY(mu);
     struct worker **idle WEFT_PT_GUARDED_BY(mu); /* stack of sleeping workers (set at create) */
     size_t nidle WEFT_GUARDED_BY(mu);
+    /* Workers between the end of a task and taking mu to look for the next
+     * one (atomic: raised without mu, lowered under it). */
+    uint32_t finishing;
     struct worker *workers WEFT_GUARDED_BY(mu);
     size_t nworkers WEFT_GUARDED_BY(mu); /* started and not ended */
     size_t started WEFT_GUARDED_BY(mu);  /* names: <prefix>_<started> */
@@ -232,6 +247,15 @@ static void drain_queue(weft_tpool *p, int error, bool cancel) WEFT_RELEASE(p->m
 
 /* ---- workers ---- */
 
+/* Record f as the task w (a worker of p) runs, outside any helped one. */
+static void set_top(weft_tpool *p, struct worker *w, weft_future *f) WEFT_REQUIRES(p->mu)
+{
+    (void)p;
+    w->top.f = f;
+    w->top.outer = NULL;
+    w->running = &w->top;
+}
+
 static int worker_main(void *arg)
 {
     struct worker *w = (struct worker *)arg;
@@ -255,41 +279,46 @@ static int worker_main(void *arg)
         }
     }
     weft_future *done = NULL;
-    struct running r;
     weft_lock_acquire(&p->mu);
     for (;;) {
+        struct task t;
         if (p->broken != 0)
             break;
         if (p->count > 0) {
-            struct task t = ring_pop(p);
-            if (t.f != NULL) {
-                r.f = t.f;
-                r.outer = NULL;
-                w->running = &r;
-            }
+            t = ring_pop(p);
+            if (t.f != NULL)
+                set_top(p, w, t.f);
+            weft_lock_release(&p->mu);
+        } else {
+            if (p->shutdown)
+                break;
+            p->idle[p->nidle++] = w;
+            __atomic_store_n(&w->wake, (uint32_t)W_IDLE, __ATOMIC_RELAXED);
             weft_lock_release(&p->mu);
             weft_future_free(done);
             done = NULL;
-            if (t.f == NULL) {
-                weft__tpool_run(NULL, t.fn, t.arg);
-            } else if (weft_future_set_running(t.f) == 0) {
-                weft__tpool_run(t.f, t.fn, t.arg);
+            wait_for_wake(w);
+            WEFT__POOL_HB_AFTER(&w->wake);
+            /* The submitter that woke us may have handed us its task. */
+            t = w->handoff;
+            w->handoff.fn = NULL;
+            if (t.fn == NULL) {
+                weft_lock_acquire(&p->mu); /* woken to look: shutdown, broken */
+                continue;
             }
-            done = t.f;
-            weft_lock_acquire(&p->mu);
-            w->running = NULL;
-            continue;
         }
-        if (p->shutdown)
-            break;
-        p->idle[p->nidle++] = w;
-        __atomic_store_n(&w->wake, (uint32_t)W_IDLE, __ATOMIC_RELAXED);
-        weft_lock_release(&p->mu);
         weft_future_free(done);
         done = NULL;
-        wait_for_wake(w);
-        WEFT__POOL_HB_AFTER(&w->wake);
+        if (t.f == NULL) {
+            weft__tpool_run(NULL, t.fn, t.arg);
+        } else if (weft_future_set_running(t.f) == 0) {
+            weft__tpool_run(t.f, t.fn, t.arg);
+        }
+        done = t.f;
+        __atomic_fetch_add(&p->finishing, 1, __ATOMIC_RELAXED);
         weft_lock_acquire(&p->mu);
+        __atomic_fetch_sub(&p->finishing, 1, __ATOMIC_RELAXED);
+        w->running = NULL;
     }
     p->nworkers--;
     weft_lock_release(&p->mu);
@@ -457,15 +486,23 @@ int weft_tpool_submit(weft_tpool *p, weft_task_fn fn, void *arg, weft_future **o
     struct worker *wake = NULL;
     weft_lock_acquire(&p->mu);
     int rc = p->broken ? EPIPE : p->shutdown ? ESHUTDOWN : 0;
-    if (rc == 0 && p->nidle == 0 && p->nworkers < p->max) {
-        int src = start_worker(p);
-        if (src != 0 && p->nworkers == 0)
-            rc = src;
-    }
-    if (rc == 0)
-        rc = ring_push(p, &t);
-    if (rc == 0 && p->nidle > 0)
+    /* A worker that is finishing a task takes mu after us and finds this
+     * one in the ring: waking an idle worker would only bounce the work
+     * between them. Otherwise an idle worker gets the task by hand. */
+    if (rc == 0 && p->nidle > 0 && __atomic_load_n(&p->finishing, __ATOMIC_RELAXED) == 0) {
         wake = p->idle[--p->nidle];
+        wake->handoff = t;
+        if (t.f != NULL)
+            set_top(p, wake, t.f);
+    } else if (rc == 0) {
+        if (p->nidle == 0 && p->nworkers < p->max) {
+            int src = start_worker(p);
+            if (src != 0 && p->nworkers == 0)
+                rc = src;
+        }
+        if (rc == 0)
+            rc = ring_push(p, &t);
+    }
     weft_lock_release(&p->mu);
     if (rc != 0) {
         if (t.f != NULL) {
