@@ -63,6 +63,20 @@ static int crash(const void *arg, size_t len, void *out, size_t cap, size_t *out
     _exit(how);
 }
 
+/* Dies by SIGKILL once a byte arrives on the pipe whose read end it is
+ * given, so a test decides when the worker dies. */
+static int crash_when_told(const void *arg, size_t len, void *out, size_t cap, size_t *out_len)
+{
+    (void)len, (void)out, (void)cap, (void)out_len;
+    int fd;
+    memcpy(&fd, arg, sizeof fd);
+    char c;
+    while (read(fd, &c, 1) < 0)
+        ;
+    (void)raise(SIGKILL);
+    return 0;
+}
+
 static int sleep_task(const void *arg, size_t len, void *out, size_t cap, size_t *out_len)
 {
     (void)len, (void)out, (void)cap, (void)out_len;
@@ -185,9 +199,14 @@ WT_CASE(test_ppool_break_on_death_mode, "unit valgrind")
 {
     weft_ppool *p;
     weft_ppool_opts o = {.max_workers = 1, .prefetch = 1, .flags = WEFT_PPOOL_BREAK_ON_DEATH};
+    /* The worker dies only once both tasks are in: a submit after the pool
+     * broke is refused (checked below), so it must not die sooner. */
+    int told[2];
+    WT_EQ(pipe(told), 0);
     WT_EQ(weft_ppool_create(&p, &o), 0);
-    weft_future *dies = submit_int(p, crash, 0);
+    weft_future *dies = submit_int(p, crash_when_told, told[0]);
     weft_future *queued = submit_int(p, square_task, 2);
+    WT_EQ(write(told[1], "x", 1), 1);
     WT_EQ(weft_future_result(dies, NULL), EOWNERDEAD);
     WT_EQ(weft_future_result(queued, NULL), EPIPE);
     WT_EQ(weft_ppool_broken(p), EOWNERDEAD);
@@ -197,6 +216,8 @@ WT_CASE(test_ppool_break_on_death_mode, "unit valgrind")
     weft_future_free(dies);
     weft_future_free(queued);
     WT_EQ(weft_ppool_free(p), 0);
+    WT_EQ(close(told[0]), 0);
+    WT_EQ(close(told[1]), 0);
     no_children_left();
 }
 
