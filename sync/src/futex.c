@@ -19,6 +19,19 @@
 #include "weft/futex.h"
 #include "weft/time.h"
 
+#ifdef WEFT_SCHED
+#include "interleave.h"
+/* The sched build models the waits and wakes of the threads its scheduler
+ * runs (interleave.h); every other thread makes the real system calls. */
+#define SCHED_MODEL(call)                                                      \
+    do {                                                                       \
+        if (weft__sched_active())                                              \
+            return call;                                                       \
+    } while (0)
+#else
+#define SCHED_MODEL(call) ((void)0)
+#endif
+
 static int futex_op(int op, bool shared)
 {
     return shared ? op : (op | FUTEX_PRIVATE_FLAG);
@@ -27,6 +40,7 @@ static int futex_op(int op, bool shared)
 int weft__futex_wait(const uint32_t *word, uint32_t expected,
                      int64_t deadline_ns, bool shared)
 {
+    SCHED_MODEL(weft__sched_futex_wait(word, expected, deadline_ns));
     struct timespec ts;
     struct timespec *tsp = NULL;
     if (deadline_ns != WEFT_DEADLINE_NEVER) {
@@ -45,6 +59,7 @@ int weft__futex_wait(const uint32_t *word, uint32_t expected,
 
 int weft__futex_wake(const uint32_t *word, int n, bool shared)
 {
+    SCHED_MODEL(weft__sched_futex_wake(word, n, shared));
     long r = syscall(SYS_futex, word, futex_op(FUTEX_WAKE, shared), n, NULL,
                      NULL, 0);
     return r < 0 ? 0 : (int)r;
@@ -53,6 +68,7 @@ int weft__futex_wake(const uint32_t *word, int n, bool shared)
 int weft__futex_requeue(const uint32_t *from, uint32_t expected, int wake,
                         const uint32_t *to, bool shared)
 {
+    SCHED_MODEL(weft__sched_futex_requeue(from, expected, wake, to, shared));
     /* The fourth argument of FUTEX_CMP_REQUEUE is the requeue count, passed
      * in the timeout slot. */
     long r = syscall(SYS_futex, from, futex_op(FUTEX_CMP_REQUEUE, shared), wake,
