@@ -193,6 +193,17 @@ int weft_future_cancel(weft_future *f)
 
 int weft_future_set_running(weft_future *f)
 {
+#if defined(WEFT_MUTANT) && WEFT_MUTANT == 10 /* seeded bug (ci/mutants): a cancel between the check and the
+                    store is overwritten */
+    uint32_t seen = __atomic_load_n(&f->word, __ATOMIC_ACQUIRE);
+    if ((seen & WEFT__FUT_STATE) == WEFT_FUTURE_CANCELLED)
+        return ECANCELED;
+    if ((seen & WEFT__FUT_STATE) != WEFT_FUTURE_PENDING)
+        return EINVAL;
+    seen = __atomic_load_n(&f->word, __ATOMIC_RELAXED);
+    __atomic_store_n(&f->word, (seen & ~WEFT__FUT_STATE) | WEFT_FUTURE_RUNNING, __ATOMIC_RELEASE);
+    return 0;
+#endif
     uint32_t old = __atomic_load_n(&f->word, __ATOMIC_RELAXED);
     do {
         uint32_t s = old & WEFT__FUT_STATE;

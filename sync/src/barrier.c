@@ -185,7 +185,11 @@ int weft_barrier_wait_until(weft_barrier *b, unsigned *index,
             changed(b);
         }
     } else {
+#if defined(WEFT_MUTANT) && WEFT_MUTANT == 6 /* seeded bug (ci/mutants): any wake-up lets it through */
+        if (b->round == round && b->epoch == epoch)
+#else
         while (b->round == round && b->epoch == epoch)
+#endif
             if (sleep_on(b, deadline_ns) == ETIMEDOUT && b->round == round &&
                 b->epoch == epoch) {
                 new_epoch(b, BROKEN);

@@ -198,7 +198,11 @@ int weft_cond_wait_rlock_pred_until(weft_cond *c, weft_rlock *rl,
 /* Bump seq; true if a waiter may need waking. */
 static bool bump(weft_cond *c)
 {
+#if defined(WEFT_MUTANT) && WEFT_MUTANT == 3 /* seeded bug (ci/mutants): a waiter between its unlock and its
+                   futex wait misses the notify */
+#else
     __atomic_fetch_add(&c->seq, 1, __ATOMIC_SEQ_CST);
+#endif
     return __atomic_load_n(&c->waiters, __ATOMIC_SEQ_CST) != 0;
 }
 

@@ -201,6 +201,9 @@ static int take_faithful(weft_gil *g, struct weft__gil_member *m,
             int64_t iv_end = now_ns() + interval_of(g);
             (void)weft_cond_wait_until(&g->cond, &g->mu,
                                        iv_end < deadline_ns ? iv_end : deadline_ns);
+#if defined(WEFT_MUTANT) && WEFT_MUTANT == 8 /* seeded bug (ci/mutants): a waiter stops waiting after one wake */
+            break;
+#endif
             if (!is_locked(g))
                 break;
             int64_t t = now_ns();

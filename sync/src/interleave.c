@@ -298,13 +298,22 @@ int weft__sched_futex_wait(const uint32_t *word, uint32_t expected,
     if (__atomic_load_n(word, __ATOMIC_RELAXED) != expected)
         return 0;
     bool timed = deadline_ns != WEFT_DEADLINE_NEVER;
-    /* A deadline passed, or (byte choice, one byte in four) a schedule
-     * that times the wait out at once. */
-    if (timed && (deadline_ns <= S.clock ||
-                  (!S.pct && S.pos < S.len && (take_byte() & 3) == 0))) {
+    if (timed && deadline_ns <= S.clock) {
+        record(me->idx, me->idx, "time-out", word);
+        return ETIMEDOUT;
+    }
+    /* Byte choice: the schedule may end the wait at once - a timeout (a
+     * timed wait, one byte in four) or a spurious return (one in eight),
+     * which the futex contract allows and callers must survive. */
+    int b = !S.pct && S.pos < S.len ? take_byte() : -1;
+    if (timed && b >= 0 && (b & 3) == 0) {
         reach(deadline_ns);
         record(me->idx, me->idx, "time-out", word);
         return ETIMEDOUT;
+    }
+    if (b >= 0 && (b & 7) == 7) {
+        record(me->idx, me->idx, "spurious", word);
+        return 0;
     }
     me->state = T_BLOCKED;
     me->word = word;
@@ -413,9 +422,17 @@ static void exit_after_destructors(void *arg)
     leave();
 }
 
+/* A child forked by a scheduled thread runs free: its only thread is not
+ * one of the run's, and the run's other threads do not exist there. */
+static void child_runs_free(void)
+{
+    me = NULL;
+}
+
 static void make_exit_key(void)
 {
     exit_key_ok = pthread_key_create(&exit_key, exit_after_destructors) == 0;
+    (void)pthread_atfork(NULL, NULL, child_runs_free);
 }
 
 static void *thread_main(void *arg)

@@ -6,7 +6,10 @@
  * layer (futex.c). Threads that weft__sched_run starts run one at a time;
  * at each point the scheduler picks which goes next from the input bytes,
  * so one input is one interleaving and replays exactly. Threads it did not
- * start are never stopped (the points are no-ops for them).
+ * start are never stopped (the points are no-ops for them), nor is a child
+ * that a scheduled thread forks: processes are not scheduled, so harnesses
+ * use threads for the concurrent part (a queue block shared by threads
+ * runs the same code as one shared by processes).
  *
  * Futex waits and wakes of scheduled threads are modelled, not made: a
  * wait blocks the thread in the scheduler until a wake names its word (or,
@@ -54,6 +57,8 @@ typedef void (*weft__sched_body)(int idx, void *ctx);
  *           priorities and up to three priority-change steps read from the
  *           next bytes; the highest-priority runnable thread runs).
  *           A spin-wait pause always lets another runnable thread run.
+ *           Under byte choice, each futex wait also reads a byte that may
+ *           end it at once: a timeout (timed waits) or a spurious return.
  * Returns:  0 once every thread has returned; EINVAL for nthreads outside
  *           [1, WEFT_SCHED_MAX_THREADS] or a run already in progress;
  *           EAGAIN if a thread could not be created (none is left behind).

@@ -27,7 +27,12 @@ int weft_once_call(weft_once *once, void (*fn)(void *arg), void *arg)
         WEFT__ANN_HAPPENS_AFTER(once);
         return 0;
     }
+#if defined(WEFT_MUTANT) && WEFT_MUTANT == 7 /* seeded bug (ci/mutants): two callers may both see NOT_RUN */
+    if (c == NOT_RUN && (weft__load_relaxed(&once->state) == NOT_RUN)) {
+        weft__store_relaxed(&once->state, RUNNING);
+#else
     if (c == NOT_RUN && weft__cas_acquire(&once->state, &c, RUNNING)) {
+#endif
         weft__store_relaxed_i32(&once->runner, weft__self_private());
         fn(arg);
         weft__store_relaxed_i32(&once->runner, 0);

@@ -75,9 +75,16 @@ static inline int weft__wl_acquire(uint32_t *w, int64_t deadline_ns,
         weft__store_relaxed(w, WEFT__WL_LOCKED);
         return 0;
     }
+#if defined(WEFT_MUTANT) && WEFT_MUTANT == 2 /* seeded bug (ci/mutants): two threads may both see it free */
+    if (weft__load_acquire(w) == WEFT__WL_UNLOCKED) {
+        weft__store_relaxed(w, WEFT__WL_LOCKED);
+        return 0;
+    }
+#else
     uint32_t c = WEFT__WL_UNLOCKED;
     if (weft__cas_acquire(w, &c, WEFT__WL_LOCKED))
         return 0;
+#endif
     return weft__wl_acquire_slow(w, deadline_ns, shared);
 }
 
@@ -97,8 +104,12 @@ static inline uint32_t weft__wl_release(uint32_t *w, bool shared)
     } else {
         prev = weft__xchg_release(w, WEFT__WL_UNLOCKED);
     }
+#if defined(WEFT_MUTANT) && WEFT_MUTANT == 1 /* seeded bug (ci/mutants): a sleeper is never woken */
+    (void)shared;
+#else
     if (prev == WEFT__WL_CONTENDED)
         weft__wl_wake(w, shared);
+#endif
     return prev;
 }
 
