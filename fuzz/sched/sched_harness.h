@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
     static int warm;
-    static const uint8_t none[1];
+    static const uint8_t none[1] = {0};
     if (!warm) {
         warm = 1;
         (void)sched_one(none, 0);
