@@ -11,6 +11,21 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifdef WEFT_SCHED
+/* The sched build: the same operations as macros, so that each expands at
+ * its caller and the schedule point the hook adds there names the caller's
+ * file and line (interleave_hooks.h), not this header's. */
+#define weft__load_relaxed(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define weft__load_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define weft__store_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define weft__store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define weft__load_relaxed_i32(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define weft__store_relaxed_i32(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define weft__cas_acquire(p, e, d)                                             \
+    __atomic_compare_exchange_n((p), (e), (d), false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)
+#define weft__xchg_acquire(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQUIRE)
+#define weft__xchg_release(p, v) __atomic_exchange_n((p), (v), __ATOMIC_RELEASE)
+#else
 static inline uint32_t weft__load_relaxed(const uint32_t *p)
 {
     return __atomic_load_n(p, __ATOMIC_RELAXED);
@@ -59,8 +74,12 @@ static inline uint32_t weft__xchg_release(uint32_t *p, uint32_t v)
 {
     return __atomic_exchange_n(p, v, __ATOMIC_RELEASE);
 }
+#endif /* WEFT_SCHED */
 
 /* One iteration of a spin-wait loop: tells the CPU we are spinning. */
+#if defined(WEFT_SCHED) && (defined(__x86_64__) || defined(__i386__))
+#define weft__cpu_relax() __builtin_ia32_pause() /* a spin point at the caller */
+#else
 static inline void weft__cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -71,5 +90,7 @@ static inline void weft__cpu_relax(void)
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
 #endif
 }
+
+#endif
 
 #endif /* WEFT_SYNC_ATOMIC_H */
