@@ -21,7 +21,10 @@
 #define Q_POS_MAX ((uint64_t)1 << 62) /* byte positions stay far from wrapping */
 #define Q_REAP_SLICE_NS 10000000      /* waits re-check dead leases this often */
 #define Q_PARK_AFTER_NS 100000000     /* and sleep without a limit after this */
-#define Q_SPINS 2000                  /* pauses before a wait sleeps */
+#ifndef WEFT_QUEUE_SPINS
+#define WEFT_QUEUE_SPINS 2000
+#endif
+#define Q_SPINS WEFT_QUEUE_SPINS      /* pauses before a wait sleeps */
 
 #define Q_ALIGNED __attribute__((aligned(Q_LINE)))
 

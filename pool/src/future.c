@@ -52,7 +52,10 @@ struct weft__fut_node {
 /* Spins before a waiter sleeps: a task of a few microseconds is then
  * waited for without two context switches. Bounded and short, so a waiter
  * on a busy machine gives its core away quickly. */
-#define SPIN_ROUNDS 200
+#ifndef WEFT_FUTURE_SPIN_ROUNDS
+#define WEFT_FUTURE_SPIN_ROUNDS 200
+#endif
+#define SPIN_ROUNDS WEFT_FUTURE_SPIN_ROUNDS
 
 static uint32_t load_state(const weft_future *f)
 {

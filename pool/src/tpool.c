@@ -188,7 +188,10 @@ enum { W_IDLE = 0, W_WOKEN = 1, W_ASLEEP = 2 };
 
 /* Pauses an idle worker spins before it sleeps (~60 us): longer than a
  * submit-and-wait round trip, short next to a scheduler tick. */
-#define IDLE_SPINS 2000
+#ifndef WEFT_TPOOL_IDLE_SPINS
+#define WEFT_TPOOL_IDLE_SPINS 2000
+#endif
+#define IDLE_SPINS WEFT_TPOOL_IDLE_SPINS
 
 static void wake_worker(struct worker *w)
 {

@@ -66,7 +66,10 @@
 enum { PRIO = 0, NORMAL = 1, HEAD = 0, TAIL = 1 };
 
 /* How long a fair-mode waiter spins before it sleeps. */
-#define SPIN_NS 20000
+#ifndef WEFT_GIL_SPIN_NS
+#define WEFT_GIL_SPIN_NS 20000
+#endif
+#define SPIN_NS WEFT_GIL_SPIN_NS
 
 static int64_t now_ns(void)
 {

@@ -47,6 +47,7 @@ enum tstate { T_RUNNABLE, T_BLOCKED, T_DONE };
 
 struct sthread {
     pthread_t tid;
+    bool has_tid; /* tid is set (harness threads; adopted ones once made) */
     int idx;
     enum tstate state;
     const uint32_t *word; /* BLOCKED: the futex word */
@@ -384,11 +385,18 @@ int weft__sched_futex_requeue(const uint32_t *from, uint32_t expected,
     return 0;
 }
 
+/* What a joiner of t waits on in the model (never a real futex word). */
+static const uint32_t *join_word(const struct sthread *t)
+{
+    return (const uint32_t *)(const void *)&t->state;
+}
+
 /* The thread leaves the schedule: hand over to the next, or tell the main
  * thread that every thread is done. */
 static void leave(void)
 {
     me->state = T_DONE;
+    (void)wake_some(join_word(me), INT32_MAX);
     int next = decide(me->idx, false);
     bool blocked = false;
     for (int i = 0; i < S.n; i++)
@@ -453,6 +461,78 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
+int weft__sched_adopt(void)
+{
+    if (me == NULL)
+        return -1;
+    if (S.n == WEFT_SCHED_MAX_THREADS)
+        weft__sched_fail("a scheduled thread spawned more threads than a run holds");
+    struct sthread *t = &S.t[S.n];
+    memset(t, 0, sizeof *t);
+    t->idx = S.n++;
+    t->state = T_RUNNABLE;
+    t->prio = S.pct ? S.t[me->idx].prio : 0;
+    record(me->idx, t->idx, "spawn", NULL);
+    return t->idx;
+}
+
+void weft__sched_adopted(int slot, unsigned long pt, int err)
+{
+    if (slot < 0)
+        return;
+    struct sthread *t = &S.t[slot];
+    if (err != 0) {
+        t->state = T_DONE;
+        return;
+    }
+    t->tid = (pthread_t)pt;
+    t->has_tid = true;
+}
+
+void weft__sched_enter(int slot)
+{
+    if (slot < 0)
+        return;
+    struct sthread *self = &S.t[slot];
+    for (;;) {
+        uint32_t c = __atomic_load_n(&S.cur, __ATOMIC_ACQUIRE);
+        if (c == (uint32_t)slot)
+            break;
+        (void)raw_futex(&S.cur, FUTEX_WAIT, c);
+    }
+    me = self;
+    if (!exit_key_ok || pthread_setspecific(exit_key, self) != 0)
+        weft__sched_fail("cannot track an adopted thread's exit");
+}
+
+int weft__sched_pthread_join(pthread_t t, void **ret)
+{
+    if (me != NULL) {
+        for (int i = 0; i < S.n; i++) {
+            struct sthread *o = &S.t[i];
+            if (!o->has_tid || !pthread_equal(o->tid, t) || o == me)
+                continue;
+            me->kind = WEFT__SP_WAIT;
+            count_step();
+            if (o->state != T_DONE) {
+                me->state = T_BLOCKED;
+                me->word = join_word(o);
+                me->expected = 0;
+                me->timed = false;
+                me->blocked_at = S.blocks++;
+                int next = decide(me->idx, false);
+                if (next < 0)
+                    next = unstall();
+                record(me->idx, next, "join", me->word);
+                switch_to(next);
+            }
+            break;
+        }
+    }
+    /* It has left the run (or never was in it): the real join. */
+    return pthread_join(t, ret);
+}
+
 int weft__sched_run(const uint8_t *data, size_t len, int nthreads,
                     weft__sched_body body, void *ctx)
 {
@@ -487,9 +567,11 @@ int weft__sched_run(const uint8_t *data, size_t len, int nthreads,
      * be made, the others are let through to a cancelled run and joined. */
     S.cur = GATE_SHUT;
     int made = 0;
-    for (; made < nthreads; made++)
+    for (; made < nthreads; made++) {
         if (pthread_create(&S.t[made].tid, NULL, thread_main, &S.t[made]) != 0)
             break;
+        S.t[made].has_tid = true;
+    }
     if (made < nthreads) {
         __atomic_store_n(&S.cur, GATE_CANCEL, __ATOMIC_RELEASE);
         (void)raw_futex(&S.cur, FUTEX_WAKE, INT32_MAX);
@@ -515,7 +597,7 @@ int weft__sched_run(const uint8_t *data, size_t len, int nthreads,
             break;
         (void)raw_futex(&S.finished, FUTEX_WAIT, 0);
     }
-    for (int i = 0; i < nthreads; i++)
+    for (int i = 0; i < nthreads; i++) /* adopted threads were joined by weft */
         (void)pthread_join(S.t[i].tid, NULL);
     S.running = false;
     return 0;

@@ -6,7 +6,10 @@
  * layer (futex.c). Threads that weft__sched_run starts run one at a time;
  * at each point the scheduler picks which goes next from the input bytes,
  * so one input is one interleaving and replays exactly. Threads it did not
- * start are never stopped (the points are no-ops for them), nor is a child
+ * start are never stopped (the points are no-ops for them) - except those
+ * that a scheduled thread spawns with weft_thread_spawn (a pool's workers,
+ * a timer's thread): they join the run as it is, and pthread_join of a
+ * scheduled thread is modelled as a wait for it to leave the run. Nor is a child
  * that a scheduled thread forks: processes are not scheduled, so harnesses
  * use threads for the concurrent part (a queue block shared by threads
  * runs the same code as one shared by processes).
@@ -30,6 +33,7 @@
 #ifndef WEFT_SYNC_INTERLEAVE_H
 #define WEFT_SYNC_INTERLEAVE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -94,6 +98,20 @@ int64_t weft__sched_now(void);
 /* weft__sched_active - whether the calling thread is one the scheduler
  * runs (the futex layer asks before modelling a wait or wake). */
 bool weft__sched_active(void);
+
+/* Adoption of threads spawned by a scheduled thread (core's spawn; the
+ * sched build's hook header declares them there):
+ *   weft__sched_adopt    before pthread_create: a slot for the new thread
+ *                        (runnable from now on), or -1 if the caller is not
+ *                        scheduled. Aborts when the run has no room left.
+ *   weft__sched_adopted  after it: err != 0 gives the slot up; else pt
+ *                        (the pthread_t) names the thread for joins.
+ *   weft__sched_enter    the new thread's first call: waits for its turn.
+ * weft__sched_pthread_join replaces pthread_join in weft's sources. */
+int weft__sched_adopt(void);
+void weft__sched_adopted(int slot, unsigned long pt, int err);
+void weft__sched_enter(int slot);
+int weft__sched_pthread_join(pthread_t t, void **ret);
 
 /* The futex layer's models (see futex.h for the contracts they keep).
  * Only called for a thread where weft__sched_active() is true. */

@@ -12,6 +12,13 @@
 void weft__sched_point(int kind, const volatile void *addr, const char *file,
                        int line);
 
+/* Threads that a scheduled thread creates join the run (weft's thread
+ * spawn calls these; see interleave.h), and pthread_join is modelled. */
+int weft__sched_adopt(void);
+void weft__sched_adopted(int slot, unsigned long pt, int err);
+void weft__sched_enter(int slot);
+#define pthread_join weft__sched_pthread_join
+
 #define WEFT__SCHED_AT(kind, p) weft__sched_point((kind), (p), __FILE__, __LINE__)
 
 /* Kinds as in interleave.h's enum weft__sched_kind.
