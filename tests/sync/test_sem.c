@@ -80,6 +80,38 @@ WT_CASE(test_sem_release_wakes_waiter, "unit valgrind") {
     WT_EQ(weft_sem_value(&s), 0);
 }
 
+/* One release of n units wakes n sleepers: each waiter must return long
+ * before its deadline (10 s; a missed wake-up shows as a timeout). */
+struct sleepers {
+    weft_sem s;
+    int64_t deadline;
+    int early; /* atomic: waiters that got a unit before the deadline */
+};
+
+static void *acquire_once(void *p)
+{
+    struct sleepers *x = (struct sleepers *)p;
+    if (weft_sem_acquire_until(&x->s, x->deadline) == 0 && weft_time_now_ns() < x->deadline)
+        __atomic_fetch_add(&x->early, 1, __ATOMIC_RELAXED);
+    return NULL;
+}
+
+WT_CASE(test_sem_release_of_n_wakes_n_sleepers, "unit valgrind") {
+    struct sleepers x;
+    memset(&x, 0, sizeof x);
+    WT_EQ(weft_sem_init(&x.s, 0, 0), 0);
+    x.deadline = weft_time_deadline_ns(10000 * MS);
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        t[i] = spawn(acquire_once, &x);
+    sleep_ns(20 * MS); /* most likely all asleep by now; either way counts */
+    WT_EQ(weft_sem_release(&x.s, 3), 0);
+    for (int i = 0; i < 3; i++)
+        join(t[i]);
+    WT_EQ(x.early, 3);
+    WT_EQ(weft_sem_value(&x.s), 0);
+}
+
 /* Every unit released is taken exactly once, with producers and consumers
  * racing; consumers use all three acquire forms. */
 struct pc {
