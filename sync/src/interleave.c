@@ -93,6 +93,7 @@ static struct {
 } S;
 
 static __thread struct sthread *me;
+static __thread bool forking; /* see fork_prepare */
 
 static const char *const kind_names[] = {"load", "store", "rmw", "spin",
                                          "wait", "wake", "point"};
@@ -153,9 +154,9 @@ static void report(const char *why)
         const struct sthread *t = &S.t[i];
         (void)fprintf(stderr, "  t%d %s", i, states[t->state]);
         if (t->state == T_BLOCKED)
-            (void)fprintf(stderr, " in a %sfutex wait on word#%d (%p) for value %u",
+            (void)fprintf(stderr, " in a %swait on word#%d for value %u",
                           t->timed ? "timed " : "", word_id(t->word),
-                          (const void *)t->word, (unsigned)t->expected);
+                          (unsigned)t->expected);
         if (t->file != NULL)
             (void)fprintf(stderr, ", last point %s at %s:%d", kind_names[t->kind],
                           t->file, t->line);
@@ -263,7 +264,7 @@ void weft__sched_point(int kind, const volatile void *addr, const char *file,
                        int line)
 {
     (void)addr;
-    if (me == NULL)
+    if (me == NULL || forking)
         return;
     me->kind = kind;
     me->file = file;
@@ -378,9 +379,21 @@ int weft__sched_futex_requeue(const uint32_t *from, uint32_t expected,
     if (__atomic_load_n(from, __ATOMIC_RELAXED) != expected)
         return EAGAIN;
     (void)wake_some(from, wake);
-    for (int i = 0; i < S.n; i++)
-        if (S.t[i].state == T_BLOCKED && S.t[i].word == from)
-            S.t[i].word = to;
+    /* The others move behind those already waiting on `to`, oldest first,
+     * as the kernel queues them. */
+    for (;;) {
+        struct sthread *oldest = NULL;
+        for (int i = 0; i < S.n; i++) {
+            struct sthread *t = &S.t[i];
+            if (t->state == T_BLOCKED && t->word == from &&
+                (oldest == NULL || t->blocked_at < oldest->blocked_at))
+                oldest = t;
+        }
+        if (oldest == NULL)
+            break;
+        oldest->word = to;
+        oldest->blocked_at = S.blocks++;
+    }
     (void)real_wake(from, INT32_MAX, shared); /* they look again */
     return 0;
 }
@@ -431,16 +444,31 @@ static void exit_after_destructors(void *arg)
 }
 
 /* A child forked by a scheduled thread runs free: its only thread is not
- * one of the run's, and the run's other threads do not exist there. */
+ * one of the run's, and the run's other threads do not exist there. While
+ * the fork is under way the forking thread takes no decisions: the fork
+ * handlers other modules registered before this file's run after its
+ * prepare handler (prepare runs in reverse order) and before its child
+ * handler, and a switch made in the child would wait for ever. */
+static void fork_prepare(void)
+{
+    forking = true;
+}
+
+static void fork_parent(void)
+{
+    forking = false;
+}
+
 static void child_runs_free(void)
 {
+    forking = false;
     me = NULL;
 }
 
 static void make_exit_key(void)
 {
     exit_key_ok = pthread_key_create(&exit_key, exit_after_destructors) == 0;
-    (void)pthread_atfork(NULL, NULL, child_runs_free);
+    (void)pthread_atfork(fork_prepare, fork_parent, child_runs_free);
 }
 
 static void *thread_main(void *arg)
@@ -508,9 +536,11 @@ void weft__sched_enter(int slot)
 int weft__sched_pthread_join(pthread_t t, void **ret)
 {
     if (me != NULL) {
+        /* A pthread_t is reused once its thread was joined: look for the
+         * one still in the run. */
         for (int i = 0; i < S.n; i++) {
             struct sthread *o = &S.t[i];
-            if (!o->has_tid || !pthread_equal(o->tid, t) || o == me)
+            if (!o->has_tid || !pthread_equal(o->tid, t) || o == me || o->state == T_DONE)
                 continue;
             me->kind = WEFT__SP_WAIT;
             count_step();
@@ -529,8 +559,14 @@ int weft__sched_pthread_join(pthread_t t, void **ret)
             break;
         }
     }
-    /* It has left the run (or never was in it): the real join. */
-    return pthread_join(t, ret);
+    /* It has left the run (or never was in it): the real join, after
+     * which its pthread_t may name a new thread. */
+    int r = pthread_join(t, ret);
+    if (me != NULL && r == 0)
+        for (int i = 0; i < S.n; i++)
+            if (S.t[i].has_tid && pthread_equal(S.t[i].tid, t) && S.t[i].state == T_DONE)
+                S.t[i].has_tid = false;
+    return r;
 }
 
 int weft__sched_run(const uint8_t *data, size_t len, int nthreads,

@@ -9,7 +9,9 @@
  * start are never stopped (the points are no-ops for them) - except those
  * that a scheduled thread spawns with weft_thread_spawn (a pool's workers,
  * a timer's thread): they join the run as it is, and pthread_join of a
- * scheduled thread is modelled as a wait for it to leave the run. Nor is a child
+ * scheduled thread is modelled as a wait for it to leave the run. Every
+ * thread of a run, adopted ones included, must end within it (a pool shut
+ * down, a timer joined): one left waiting is reported as a deadlock. Nor is a child
  * that a scheduled thread forks: processes are not scheduled, so harnesses
  * use threads for the concurrent part (a queue block shared by threads
  * runs the same code as one shared by processes).
