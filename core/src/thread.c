@@ -44,6 +44,14 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#ifndef WEFT_SCHED
+/* Threads spawned from an interleaving run join it (the sched build's
+ * sync/src/interleave.h); elsewhere there is no run to join. */
+#define weft__sched_adopt() (-1)
+#define weft__sched_adopted(slot, pt, err) ((void)(slot), (void)(pt), (void)(err))
+#define weft__sched_enter(slot) ((void)(slot))
+#endif
+
 #include "hb.h"
 #include "name.h"
 #include "weft/cond.h"
@@ -58,9 +66,7 @@ struct weft_thread {
     weft_thread_fn fn;
     void *arg;
     pthread_t pt;         /* written by the thread at start, under reg_mu */
-#ifdef WEFT_SCHED
     int sched_slot;       /* its place in an interleaving run, or -1 */
-#endif
     pid_t tid;            /* atomic; set at start (started event) */
     unsigned kind;        /* enum kind, fixed at creation */
     unsigned refs;        /* atomic */
@@ -215,9 +221,7 @@ static void make_end_key(void)
 static void *trampoline(void *p)
 {
     weft_thread *t = (weft_thread *)p;
-#ifdef WEFT_SCHED
     weft__sched_enter(t->sched_slot); /* spawned by a scheduled thread */
-#endif
     char name[OS_NAME_MAX];
     self = t;
     if (end_key_ok)
@@ -294,13 +298,9 @@ int weft_thread_spawn(weft_thread **out, weft_thread_fn fn, void *arg,
         link_locked(t);
         weft_lock_release(&reg_mu);
         pthread_t pt;
-#ifdef WEFT_SCHED
         t->sched_slot = weft__sched_adopt();
         err = pthread_create(&pt, &attr, trampoline, t);
         weft__sched_adopted(t->sched_slot, err == 0 ? (unsigned long)pt : 0UL, err);
-#else
-        err = pthread_create(&pt, &attr, trampoline, t);
-#endif
         if (err != 0) {
             /* Listed, so weft_thread_enumerate may have handed out a
              * reference meanwhile: end the handle as a thread that never

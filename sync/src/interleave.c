@@ -292,6 +292,27 @@ uint64_t weft__sched_steps(void)
     return S.steps;
 }
 
+/* The caller sleeps in the model on word (a futex word, or a joined
+ * thread's) until a wake or a schedule-made timeout; another thread runs
+ * meanwhile. Returns what the wait returns: 0 or ETIMEDOUT. */
+static int block_on(const uint32_t *word, uint32_t expected, int64_t deadline_ns,
+                    const char *what)
+{
+    me->state = T_BLOCKED;
+    me->word = word;
+    me->expected = expected;
+    me->timed = deadline_ns != WEFT_DEADLINE_NEVER;
+    me->deadline = deadline_ns;
+    me->blocked_at = S.blocks++;
+    me->result = 0;
+    int next = decide(me->idx, false);
+    if (next < 0)
+        next = unstall();
+    record(me->idx, next, what, word);
+    switch_to(next);
+    return me->result;
+}
+
 int weft__sched_futex_wait(const uint32_t *word, uint32_t expected,
                            int64_t deadline_ns)
 {
@@ -317,19 +338,20 @@ int weft__sched_futex_wait(const uint32_t *word, uint32_t expected,
         record(me->idx, me->idx, "spurious", word);
         return 0;
     }
-    me->state = T_BLOCKED;
-    me->word = word;
-    me->expected = expected;
-    me->timed = timed;
-    me->deadline = deadline_ns;
-    me->blocked_at = S.blocks++;
-    me->result = 0;
-    int next = decide(me->idx, false);
-    if (next < 0)
-        next = unstall();
-    record(me->idx, next, "block", word);
-    switch_to(next);
-    return me->result;
+    return block_on(word, expected, deadline_ns, "block");
+}
+
+/* The thread blocked on word the longest, or NULL. */
+static struct sthread *oldest_on(const uint32_t *word)
+{
+    struct sthread *oldest = NULL;
+    for (int i = 0; i < S.n; i++) {
+        struct sthread *t = &S.t[i];
+        if (t->state == T_BLOCKED && t->word == word &&
+            (oldest == NULL || t->blocked_at < oldest->blocked_at))
+            oldest = t;
+    }
+    return oldest;
 }
 
 /* Make up to n threads blocked on word runnable, oldest first. */
@@ -337,13 +359,7 @@ static int wake_some(const uint32_t *word, int n)
 {
     int woken = 0;
     while (woken < n) {
-        struct sthread *oldest = NULL;
-        for (int i = 0; i < S.n; i++) {
-            struct sthread *t = &S.t[i];
-            if (t->state == T_BLOCKED && t->word == word &&
-                (oldest == NULL || t->blocked_at < oldest->blocked_at))
-                oldest = t;
-        }
+        struct sthread *oldest = oldest_on(word);
         if (oldest == NULL)
             break;
         oldest->state = T_RUNNABLE;
@@ -381,16 +397,7 @@ int weft__sched_futex_requeue(const uint32_t *from, uint32_t expected,
     (void)wake_some(from, wake);
     /* The others move behind those already waiting on `to`, oldest first,
      * as the kernel queues them. */
-    for (;;) {
-        struct sthread *oldest = NULL;
-        for (int i = 0; i < S.n; i++) {
-            struct sthread *t = &S.t[i];
-            if (t->state == T_BLOCKED && t->word == from &&
-                (oldest == NULL || t->blocked_at < oldest->blocked_at))
-                oldest = t;
-        }
-        if (oldest == NULL)
-            break;
+    for (struct sthread *oldest; (oldest = oldest_on(from)) != NULL;) {
         oldest->word = to;
         oldest->blocked_at = S.blocks++;
     }
@@ -544,18 +551,7 @@ int weft__sched_pthread_join(pthread_t t, void **ret)
                 continue;
             me->kind = WEFT__SP_WAIT;
             count_step();
-            if (o->state != T_DONE) {
-                me->state = T_BLOCKED;
-                me->word = join_word(o);
-                me->expected = 0;
-                me->timed = false;
-                me->blocked_at = S.blocks++;
-                int next = decide(me->idx, false);
-                if (next < 0)
-                    next = unstall();
-                record(me->idx, next, "join", me->word);
-                switch_to(next);
-            }
+            (void)block_on(join_word(o), 0, WEFT_DEADLINE_NEVER, "join");
             break;
         }
     }
