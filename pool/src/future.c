@@ -49,14 +49,6 @@ struct weft__fut_node {
     bool linked;
 };
 
-/* Spins before a waiter sleeps: a task of a few microseconds is then
- * waited for without two context switches. Bounded and short, so a waiter
- * on a busy machine gives its core away quickly. */
-#ifndef WEFT_FUTURE_SPIN_ROUNDS
-#define WEFT_FUTURE_SPIN_ROUNDS 200
-#endif
-#define SPIN_ROUNDS WEFT_FUTURE_SPIN_ROUNDS
-
 static uint32_t load_state(const weft_future *f)
 {
     uint32_t s = __atomic_load_n(&f->word, __ATOMIC_ACQUIRE) & WEFT__FUT_STATE;
@@ -74,6 +66,7 @@ int weft_future_create(weft_future **out)
         return ENOMEM;
     weft_lock_init(&f->mu);
     f->refs = 1;
+    f->spin = WEFT_FUTURE_SPIN_ROUNDS;
     WEFT__POOL_HG_ATOMIC(&f->word);
     WEFT__POOL_HG_ATOMIC(&f->refs);
     *out = f;
@@ -288,7 +281,7 @@ int weft_future_wait_until(weft_future *f, int64_t deadline_ns)
 {
     if (f->pool != NULL && load_state(f) == WEFT_FUTURE_PENDING)
         (void)weft__tpool_help(f);
-    for (int i = 0; i < SPIN_ROUNDS; i++) {
+    for (uint32_t i = 0; i < f->spin; i++) {
         if (load_state(f) >= WEFT_FUTURE_DONE)
             return 0;
         weft__pool_relax();

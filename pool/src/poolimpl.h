@@ -28,6 +28,9 @@ struct weft__fut_cb {
 struct weft_future {
     uint32_t word; /* __atomic builtins: the sources also compile as C++ */
     uint32_t refs;
+    /* Pauses a waiter spins before it sleeps, set by whoever will complete
+     * the future before it is published (see weft_future_wait_until). */
+    uint32_t spin;
     /* Guards the lists and the outcome fields while the future completes;
      * the outcome is read without it once the word says done (the word is
      * stored with release after the fields are written). */
@@ -48,6 +51,14 @@ struct weft_future {
     weft_task_fn fn;
     void *arg;
 };
+
+/* Spins before a waiter sleeps, for futures completed by a thread of this
+ * process: a task of a few microseconds is then waited for without two
+ * context switches. Bounded and short, so a waiter on a busy machine gives
+ * its core away quickly. */
+#ifndef WEFT_FUTURE_SPIN_ROUNDS
+#define WEFT_FUTURE_SPIN_ROUNDS 200
+#endif
 
 /* weft__pool_relax - the CPU's spin-wait hint (~30 ns on x86). */
 static inline void weft__pool_relax(void)

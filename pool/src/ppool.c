@@ -54,6 +54,7 @@
 #include "weft/thread.h"
 #include "weft/time.h"
 
+#include "poolimpl.h"
 #include "ppoolimpl.h"
 
 /* An outcome to deliver once p->mu is released. Made with its task (for a
@@ -829,6 +830,10 @@ int weft_ppool_submit_until(weft_ppool *p, weft_ptask_fn fn, const void *arg, si
             free(t);
             return rc;
         }
+        /* Its outcome crosses two hops (the worker's result, then the
+         * collector), tens of microseconds: a waiter that spun would only
+         * take a core from the worker or the collector. */
+        t->f->spin = 0;
         (void)weft_future_ref(t->f);
     }
     weft_lock_acquire(&p->mu);
