@@ -24,6 +24,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,23 +201,41 @@ static void init(void)
     (void)pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
+/* "Process-N" into buf (at least 32 bytes), by hand: snprintf's frame is
+ * deep enough to touch a stack page that nothing else in a spawn does, and
+ * after each fork every page the parent writes costs a copy-on-write
+ * fault. */
+static const char *default_name(char *buf)
+{
+    char digits[24];
+    size_t n = 0;
+    unsigned long k = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+    do
+        digits[n++] = (char)('0' + k % 10);
+    while ((k /= 10) != 0);
+    memcpy(buf, "Process-", 8);
+    for (size_t i = 0; i < n; i++)
+        buf[8 + i] = digits[n - 1 - i];
+    buf[8 + n] = '\0';
+    return buf;
+}
+
+/* The handle and its name in one allocation, by malloc: calloc bypasses
+ * the thread's cache of freed blocks, so a spawn-free loop would write
+ * the arena's shared state (one more copy-on-write fault per spawn). */
 static weft_proc *new_handle(const weft_proc_opts *opts)
 {
-    weft_proc *p = (weft_proc *)calloc(1, sizeof *p);
+    char gen[32];
+    const char *name = opts->name != NULL ? opts->name : default_name(gen);
+    size_t len = strlen(name);
+    if (len > SIZE_MAX - sizeof(weft_proc) - 1)
+        return NULL;
+    weft_proc *p = (weft_proc *)malloc(sizeof *p + len + 1);
     if (p == NULL)
         return NULL;
-    char gen[32];
-    const char *name = opts->name;
-    if (name == NULL) {
-        (void)snprintf(gen, sizeof gen, "Process-%lu",
-                       __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
-        name = gen;
-    }
-    p->name = strdup(name);
-    if (p->name == NULL) {
-        free(p);
-        return NULL;
-    }
+    memset(p, 0, sizeof *p);
+    p->name = (char *)(p + 1);
+    memcpy(p->name, name, len + 1);
     p->daemon = opts->daemon;
     p->pidfd = -1;
     return p;
@@ -264,7 +283,6 @@ int weft_proc_spawn(weft_proc **out, weft_proc_fn fn, void *arg, const weft_proc
     pid_t pid = fork();
     if (pid < 0) {
         int err = errno;
-        free(p->name);
         free(p);
         return err;
     }
@@ -320,7 +338,6 @@ int weft_proc_exec(weft_proc **out, const char *path, char *const argv[], char *
     weft_lock_release(&proc_mu);
     if (err != 0) {
         weft_lock_release(&exec_mu);
-        free(p->name);
         free(p);
         return err;
     }
@@ -354,7 +371,6 @@ int weft_proc_exec(weft_proc **out, const char *path, char *const argv[], char *
     }
     (void)close(fds[0]);
     if (err != 0) {
-        free(p->name);
         free(p);
         return err;
     }
@@ -547,7 +563,6 @@ int weft_proc_free(weft_proc *p)
     if (p->pidfd >= 0)
         (void)close(p->pidfd);
     weft_lock_release(&proc_mu);
-    free(p->name);
     free(p);
     return 0;
 }

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -263,6 +264,30 @@ WT_CASE(test_proc_names_and_parent, "unit valgrind")
     WT_EQ(weft_proc_spawn(&q, report_identity, r, NULL), 0);
     WT_EQ(weft_proc_join(q, NULL), 0);
     WT_EQ(strncmp(r->name, "Process-", 8), 0);
+    /* Default names count up by one, as Python's do. */
+    WT_EQ(weft_proc_name(q, name, sizeof name), 0);
+    WT_EQ(strcmp(name, r->name), 0);
+    unsigned long k = strtoul(name + 8, NULL, 10);
+    WT_TRUE(k > 0);
+    weft_proc *d;
+    WT_EQ(weft_proc_spawn(&d, report_identity, r, NULL), 0);
+    WT_EQ(weft_proc_join(d, NULL), 0);
+    char want[32];
+    (void)snprintf(want, sizeof want, "Process-%lu", k + 1);
+    WT_EQ(weft_proc_name(d, name, sizeof name), 0);
+    WT_EQ(strcmp(name, want), 0);
+    WT_EQ(weft_proc_free(d), 0);
+    /* A long name is kept whole. */
+    char longname[200];
+    memset(longname, 'n', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    weft_proc_opts lo = {.name = longname};
+    WT_EQ(weft_proc_spawn(&d, report_identity, r, &lo), 0);
+    WT_EQ(weft_proc_join(d, NULL), 0);
+    char back[sizeof longname];
+    WT_EQ(weft_proc_name(d, back, sizeof back), 0);
+    WT_EQ(strcmp(back, longname), 0);
+    WT_EQ(weft_proc_free(d), 0);
     WT_EQ(weft_proc_free(p), 0);
     WT_EQ(weft_proc_free(q), 0);
     shared_free(r, sizeof *r);
