@@ -61,9 +61,12 @@ int weft_future_create(weft_future **out)
 {
     if (out == NULL)
         return EINVAL;
-    weft_future *f = (weft_future *)calloc(1, sizeof *f);
+    /* malloc, not calloc: calloc skips the thread's cache of freed blocks,
+     * so a submit-and-wait loop would go to the shared arena each time. */
+    weft_future *f = (weft_future *)malloc(sizeof *f);
     if (f == NULL)
         return ENOMEM;
+    memset(f, 0, sizeof *f);
     weft_lock_init(&f->mu);
     f->refs = 1;
     f->spin = WEFT_FUTURE_SPIN_ROUNDS;
