@@ -48,7 +48,7 @@ struct weft_proc {
     bool reaped;  /* proc_mu */
     bool foreign; /* proc_mu: copied into a forked child */
     int code;     /* proc_mu: valid once reaped */
-    char *name;
+    char *name; /* just past the struct, same block: never freed alone */
     weft_proc *prev, *next; /* proc_mu */
 };
 

@@ -28,8 +28,8 @@ struct weft__fut_cb {
 struct weft_future {
     uint32_t word; /* __atomic builtins: the sources also compile as C++ */
     uint32_t refs;
-    /* Pauses a waiter spins before it sleeps, set by whoever will complete
-     * the future before it is published (see weft_future_wait_until). */
+    /* Pauses a waiter spins before it sleeps: set by the code that makes
+     * the future, before it is published (see weft_future_wait_until). */
     uint32_t spin;
     /* Guards the lists and the outcome fields while the future completes;
      * the outcome is read without it once the word says done (the word is
@@ -52,9 +52,9 @@ struct weft_future {
     void *arg;
 };
 
-/* Spins before a waiter sleeps, for futures completed by a thread of this
- * process: a task of a few microseconds is then waited for without two
- * context switches. Bounded and short, so a waiter on a busy machine gives
+/* Spins before a waiter sleeps, for futures whose task runs in this
+ * process (thread pool, user-made): a task of a few microseconds is then
+ * waited for without two context switches. Bounded and short, so a waiter on a busy machine gives
  * its core away quickly. */
 #ifndef WEFT_FUTURE_SPIN_ROUNDS
 #define WEFT_FUTURE_SPIN_ROUNDS 200
