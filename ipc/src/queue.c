@@ -92,6 +92,10 @@ struct weft_queue {
      * and re-read when they say full (p_head) or empty (c_tail). */
     uint64_t p_head; /* plock */
     uint64_t c_tail; /* clock */
+    /* Consumers' lingering (see linger()): waits left to skip, and the
+     * skip after the next probe that gains nothing. Relaxed atomics shared
+     * by this process's threads: a lost update only shifts a heuristic. */
+    uint32_t linger_skip, linger_backoff;
 };
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
@@ -803,6 +807,36 @@ static int get_once(weft_queue *q, const struct take *tk, int64_t deadline, uint
     return rc;
 }
 
+/* A consumer that found the queue empty and then saw tail move past
+ * `before`. If messages are streaming in, it waits for a few more before
+ * taking any, so that the producer commits a batch without this consumer
+ * pulling the tail's and the messages' cache lines back after each one:
+ * one message at a time, each costs a cross-core transfer of three lines.
+ * It looks at tail only every 32 pauses, for the same reason. A wait that
+ * gains nothing (a request-reply exchange) doubles the number of waits
+ * that skip lingering, up to Q_LINGER_SKIP_MAX; one that gains resets it. */
+static void linger(weft_queue *q, uint64_t before)
+{
+    uint32_t skip = __atomic_load_n(&q->linger_skip, __ATOMIC_RELAXED);
+    if (skip != 0) {
+        __atomic_store_n(&q->linger_skip, skip - 1, __ATOMIC_RELAXED);
+        return;
+    }
+    uint64_t now = before;
+    for (int i = 0; i < Q_LINGER_SPINS && now - before < Q_LINGER_BATCH; i += 32) {
+        for (int k = 0; k < 32; k++)
+            relax();
+        now = LOAD(&q->h->tail);
+    }
+    uint32_t backoff = 0;
+    if (now - before < 2) {
+        backoff = __atomic_load_n(&q->linger_backoff, __ATOMIC_RELAXED);
+        backoff = backoff == 0 ? 16 : backoff < Q_LINGER_SKIP_MAX ? backoff * 2 : backoff;
+    }
+    __atomic_store_n(&q->linger_backoff, backoff, __ATOMIC_RELAXED);
+    __atomic_store_n(&q->linger_skip, backoff, __ATOMIC_RELAXED);
+}
+
 static int get_wait(weft_queue *q, const struct take *tk, int64_t deadline, bool try_only)
 {
     struct q_hdr *h = q->h;
@@ -817,6 +851,7 @@ static int get_wait(weft_queue *q, const struct take *tk, int64_t deadline, bool
                         &h->tail, tail, &since, deadline, try_only);
         if (rc)
             return rc;
+        linger(q, tail);
     }
 }
 

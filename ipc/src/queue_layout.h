@@ -25,6 +25,12 @@
 #define WEFT_QUEUE_SPINS 2000
 #endif
 #define Q_SPINS WEFT_QUEUE_SPINS      /* pauses before a wait sleeps */
+#ifndef WEFT_QUEUE_LINGER_SPINS
+#define WEFT_QUEUE_LINGER_SPINS 256
+#endif
+#define Q_LINGER_SPINS WEFT_QUEUE_LINGER_SPINS /* pauses a consumer waits for a batch */
+#define Q_LINGER_BATCH 16            /* or until this many messages came */
+#define Q_LINGER_SKIP_MAX 1024       /* waits without lingering, at most */
 
 #define Q_ALIGNED __attribute__((aligned(Q_LINE)))
 
