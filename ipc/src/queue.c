@@ -812,8 +812,10 @@ static int get_once(weft_queue *q, const struct take *tk, int64_t deadline, uint
  * taking any, so that the producer commits a batch without this consumer
  * pulling the tail's and the messages' cache lines back after each one:
  * one message at a time, each costs a cross-core transfer of three lines.
- * It looks at tail only every 32 pauses, for the same reason. A wait that
- * gains nothing (a request-reply exchange) doubles the number of waits
+ * It looks at tail only every 32 pauses, for the same reason, and stops
+ * as soon as a look finds nothing new: a producer that waits for this
+ * consumer (a window of requests) must not wait out the whole linger. A
+ * linger that gains less than half a batch doubles the number of waits
  * that skip lingering, up to Q_LINGER_SKIP_MAX; one that gains resets it. */
 static void linger(weft_queue *q, uint64_t before)
 {
@@ -826,10 +828,13 @@ static void linger(weft_queue *q, uint64_t before)
     for (int i = 0; i < Q_LINGER_SPINS && now - before < Q_LINGER_BATCH; i += 32) {
         for (int k = 0; k < 32; k++)
             relax();
+        uint64_t last = now;
         now = LOAD(&q->h->tail);
+        if (now == last)
+            break; /* the stream paused: its producer may be waiting for us */
     }
     uint32_t backoff = 0;
-    if (now - before < 2) {
+    if (now - before < Q_LINGER_BATCH / 2) { /* a few: a window, not a stream */
         backoff = __atomic_load_n(&q->linger_backoff, __ATOMIC_RELAXED);
         backoff = backoff == 0 ? 16 : backoff < Q_LINGER_SKIP_MAX ? backoff * 2 : backoff;
     }
