@@ -93,8 +93,10 @@ struct weft_queue {
     uint64_t p_head; /* plock */
     uint64_t c_tail; /* clock */
     /* Consumers' lingering (see linger()): waits left to skip, and the
-     * skip after the next probe that gains nothing. Relaxed atomics shared
-     * by this process's threads: a lost update only shifts a heuristic. */
+     * skip the last linger that gained nothing set (0 after one that
+     * gained; the next that gains nothing doubles it). Relaxed atomics
+     * shared by this process's threads: a lost update only shifts a
+     * heuristic. */
     uint32_t linger_skip, linger_backoff;
 };
 
@@ -824,7 +826,7 @@ static void linger(weft_queue *q, uint64_t before)
         __atomic_store_n(&q->linger_skip, skip - 1, __ATOMIC_RELAXED);
         return;
     }
-    uint64_t now = before;
+    uint64_t now = LOAD(&q->h->tail);
     for (int i = 0; i < Q_LINGER_SPINS && now - before < Q_LINGER_BATCH; i += 32) {
         for (int k = 0; k < 32; k++)
             relax();
@@ -856,7 +858,10 @@ static int get_wait(weft_queue *q, const struct take *tk, int64_t deadline, bool
                         &h->tail, tail, &since, deadline, try_only);
         if (rc)
             return rc;
-        linger(q, tail);
+        /* Not after a wait that ended otherwise (a slice, a release, a
+         * close): that is no stream. */
+        if (LOAD(&h->tail) != tail && !LOAD(&h->closed))
+            linger(q, tail);
     }
 }
 
