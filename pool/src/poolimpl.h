@@ -54,8 +54,8 @@ struct weft_future {
 
 /* Spins before a waiter sleeps, for futures whose task runs in this
  * process (thread pool, user-made): a task of a few microseconds is then
- * waited for without two context switches. Bounded and short, so a waiter on a busy machine gives
- * its core away quickly. */
+ * waited for without two context switches. Bounded and short, so a waiter
+ * on a busy machine gives its core away quickly. */
 #ifndef WEFT_FUTURE_SPIN_ROUNDS
 #define WEFT_FUTURE_SPIN_ROUNDS 200
 #endif
