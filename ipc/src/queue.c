@@ -34,9 +34,10 @@
  *   Wake-ups: consumers sleep on put_seq, producers on free_seq, joiners on
  *   done_seq. A sleeper counts itself in *_waiters (seq_cst), then checks
  *   the word that would show progress (tail, head) before sleeping; a
- *   waker publishes progress (seq_cst), then reads the waiter count and,
- *   when non-zero, bumps the seq and wakes. One of the two always sees the
- *   other (Dekker): no lost wake-up between live processes.
+ *   waker publishes progress, lets go of its lock (a full barrier, see
+ *   bump_and_wake), then reads the waiter count and, when non-zero, bumps
+ *   the seq and wakes. One of the two always sees the other (Dekker): no
+ *   lost wake-up between live processes.
  *
  *   A waker can die between its commit and its wake. So a sleeper sleeps
  *   in slices of Q_REAP_SLICE_NS, and sleeps without a time limit
@@ -325,11 +326,17 @@ static void unlock(weft_rlock *lk) WEFT_NO_THREAD_SAFETY_ANALYSIS
     (void)weft_rlock_release(lk);
 }
 
-/* The waker's half of the Dekker pair: the caller has published its
- * progress with a seq_cst store or read-modify-write, which orders it
- * before this seq_cst load of the waiter count. */
+/* The waker's half of the Dekker pair. The caller has published its
+ * progress and then done a seq_cst read-modify-write: let go of the lock
+ * it published under (a shared rlock's release is one, weft/rlock.h), or
+ * published with one (task_done). With fence_after_rmw() that orders the
+ * progress before this seq_cst load of the waiter count, so a commit of
+ * tail or head need not be a full barrier of its own: on x86 that is a
+ * locked instruction, which waits until the lines the put wrote are back
+ * from the consumer's core - once per put instead of twice. */
 static void bump_and_wake(uint32_t *seq, const uint32_t *waiters, int n, bool always)
 {
+    fence_after_rmw();
     if (always || LOAD_SC(waiters) != 0) {
         __atomic_fetch_add(seq, 1u, __ATOMIC_SEQ_CST);
         if (LOAD_SC(waiters) != 0)
@@ -522,7 +529,9 @@ static int put_locked(weft_queue *q, const void *msg, size_t len, uint64_t *seen
 #if defined(WEFT_MUTANT) && WEFT_MUTANT == 9 /* seeded bug (ci/mutants): the message is not published */
     __atomic_store_n(&h->tail, tail + 1, __ATOMIC_RELAXED);
 #else
-    __atomic_store_n(&h->tail, tail + 1, __ATOMIC_SEQ_CST); /* the commit */
+    /* The commit. Release: the unlock that follows is the full barrier
+     * the wake-up protocol needs (see bump_and_wake). */
+    __atomic_store_n(&h->tail, tail + 1, __ATOMIC_RELEASE);
 #endif
     return 0;
 }
@@ -773,12 +782,14 @@ static int get_locked(weft_queue *q, const struct take *tk, uint64_t *seen_tail,
     } else if (seq == h->head) {
         /* The front message: moving head past it is the commit, and the
          * slot is left alone (fewer cache lines shared with producers). */
-        __atomic_store_n(&h->head, seq + 1, __ATOMIC_SEQ_CST); /* commit */
+        __atomic_store_n(&h->head, seq + 1, __ATOMIC_RELEASE); /* commit (see bump_and_wake) */
         *freed = true;
     } else {
         __atomic_store_n(&s->state, Q_ST_DONE, __ATOMIC_SEQ_CST); /* commit */
     }
-    __atomic_fetch_add(&h->taken, 1u, __ATOMIC_RELAXED);
+    /* Written under clock only: a load and a store, not a locked add. */
+    __atomic_store_n(&h->taken, __atomic_load_n(&h->taken, __ATOMIC_RELAXED) + 1u,
+                     __ATOMIC_RELAXED);
     advance_rd(q, seq + 1, tail);
     if (h->rd == tail) {
         /* tail may be this process's stale copy: messages past it may be

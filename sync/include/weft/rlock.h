@@ -25,6 +25,10 @@
  * that makes the rlock unrecoverable, and every later acquire (and every
  * waiter then) gets ENOTRECOVERABLE - the POSIX robust-mutex model. Waiters
  * asleep when the holder dies are woken, one at a time, as for a release.
+ * Taking a shared rlock and letting go of its last level are each one
+ * sequentially consistent read-modify-write of the lock word: with a
+ * seq_cst fence after them (free on x86), callers may use them as full
+ * barriers.
  *
  *     int r = weft_rlock_acquire(&shm->mu);
  *     if (r == EOWNERDEAD) {
