@@ -58,8 +58,12 @@ void weft_event_set(weft_event *ev)
 #if defined(WEFT_MUTANT) && WEFT_MUTANT == 5 /* seeded bug (ci/mutants): sleepers are never woken */
     __atomic_store_n(&ev->word, SET, __ATOMIC_RELEASE);
 #else
+    /* Read before the exchange: once the word says SET, a waiter may
+     * return and end the event's life (a stack event, say), so nothing of
+     * *ev is read after it - the wake-up only names the address. */
+    bool shared = is_shared(ev);
     if (__atomic_exchange_n(&ev->word, SET, __ATOMIC_ACQ_REL) == SLEEPERS)
-        (void)weft__futex_wake(&ev->word, INT32_MAX, is_shared(ev));
+        (void)weft__futex_wake(&ev->word, INT32_MAX, shared);
 #endif
 }
 

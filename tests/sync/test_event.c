@@ -108,6 +108,40 @@ WT_CASE(test_event_documented_loop_loses_nothing, "stress valgrind") {
     WT_EQ(w.consumed, w.total);
 }
 
+/* A waiter ends each event's life as soon as its wait returns, and the
+ * next event takes the same memory, while the setter may still be inside
+ * weft_event_set (ThreadSanitizer and Valgrind see a late access). */
+struct handoff {
+    weft_event *slot; /* the live event, published by the waiter */
+    int rounds;
+};
+
+static void *set_each(void *arg)
+{
+    struct handoff *h = (struct handoff *)arg;
+    for (int i = 0; i < h->rounds; i++) {
+        weft_event *ev;
+        while ((ev = __atomic_exchange_n(&h->slot, NULL, __ATOMIC_ACQ_REL)) == NULL)
+            ;
+        weft_event_set(ev);
+    }
+    return NULL;
+}
+
+WT_CASE(test_event_destroy_right_after_wait, "unit valgrind") {
+    struct handoff h = {NULL, (int)wt_iters(20000)};
+    pthread_t t = spawn(set_each, &h);
+    for (int i = 0; i < h.rounds; i++) {
+        weft_event ev; /* the same stack memory each round */
+        WT_EQ(weft_event_init(&ev, i % 2 ? WEFT_SHARED : 0), 0);
+        __atomic_store_n(&h.slot, &ev, __ATOMIC_RELEASE);
+        WT_EQ(weft_event_wait_for(&ev, 10000 * MS), 0);
+        WT_EQ(weft_event_destroy(&ev), 0);
+        memset(&ev, 0xa5, sizeof ev);
+    }
+    join(t);
+}
+
 static int wait_in_child(void *p)
 {
     return weft_event_wait_for((weft_event *)p, 10000 * MS) == 0 ? 7 : 1;

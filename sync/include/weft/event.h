@@ -55,7 +55,9 @@ int weft_event_init(weft_event *ev, unsigned flags);
 
 /* weft_event_destroy - end the life of *ev.
  * Requires: no thread waits on *ev (not detectable: a waiter that timed out
- *           leaves the same trace as one asleep). Returns 0. */
+ *           leaves the same trace as one asleep). A thread whose wait
+ *           returned may destroy it (and reuse its memory) while the
+ *           setter is still inside weft_event_set. Returns 0. */
 int weft_event_destroy(weft_event *ev);
 
 /* weft_event_set - raise the flag and wake every waiter.
