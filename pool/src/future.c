@@ -217,12 +217,16 @@ int weft_future_set_running(weft_future *f)
 }
 
 static int complete(weft_future *f, int error, void *value, size_t size, void (*value_free)(void *),
-                    bool worker, pid_t pid, int exitcode)
+                    bool worker, pid_t pid, int exitcode, bool here)
 {
     weft_lock_acquire(&f->mu);
     if (load_state(f) >= WEFT_FUTURE_DONE) {
         weft_lock_release(&f->mu);
         return EINVAL;
+    }
+    if (here && f->cbs != NULL) {
+        weft_lock_release(&f->mu);
+        return EAGAIN;
     }
     f->error = error;
     f->value = value;
@@ -236,21 +240,37 @@ static int complete(weft_future *f, int error, void *value, size_t size, void (*
 
 int weft_future_set_result(weft_future *f, void *value, size_t size, void (*value_free)(void *))
 {
-    return complete(f, 0, value, size, value_free, false, 0, 0);
+    return complete(f, 0, value, size, value_free, false, 0, 0, false);
 }
 
 int weft_future_set_error(weft_future *f, int error)
 {
     if (error == 0)
         return EINVAL;
-    return complete(f, error, NULL, 0, NULL, false, 0, 0);
+    return complete(f, error, NULL, 0, NULL, false, 0, 0, false);
 }
 
 int weft_future_set_worker_error(weft_future *f, int error, pid_t pid, int exitcode)
 {
     if (error == 0)
         return EINVAL;
-    return complete(f, error, NULL, 0, NULL, true, pid, exitcode);
+    return complete(f, error, NULL, 0, NULL, true, pid, exitcode, false);
+}
+
+int weft__future_complete_here(weft_future *f, int error, void *value, size_t size,
+                               void (*value_free)(void *))
+{
+    return complete(f, error, value, size, value_free, false, 0, 0, true);
+}
+
+bool weft__future_pin(weft_future *f, uint32_t *count)
+{
+    weft_lock_acquire(&f->mu);
+    bool live = load_state(f) < WEFT_FUTURE_DONE;
+    if (live)
+        __atomic_fetch_add(count, 1u, __ATOMIC_RELAXED);
+    weft_lock_release(&f->mu);
+    return live;
 }
 
 int weft_future_add_done_callback(weft_future *f, weft_future_cb cb, void *arg)
@@ -284,6 +304,8 @@ int weft_future_wait_until(weft_future *f, int64_t deadline_ns)
 {
     if (f->pool != NULL && load_state(f) == WEFT_FUTURE_PENDING)
         (void)weft__tpool_help(f);
+    if (f->ppool != NULL && load_state(f) < WEFT_FUTURE_DONE)
+        weft__ppool_help(f, deadline_ns);
     for (uint32_t i = 0; i < f->spin; i++) {
         if (load_state(f) >= WEFT_FUTURE_DONE)
             return 0;

@@ -9,6 +9,7 @@
 
 #include "weft/future.h"
 #include "weft/lock.h"
+#include "weft/ppool.h"
 #include "weft/tpool.h"
 
 /* The future's word: the state in the low two bits, and WAITING when a
@@ -50,6 +51,11 @@ struct weft_future {
     weft_tpool *pool;
     weft_task_fn fn;
     void *arg;
+    /* A process pool task (set before the future is published, then read
+     * only): lets a thread that waits for it read its result straight from
+     * the worker (weft__ppool_help). */
+    weft_ppool *ppool;
+    uint64_t task_id;
 };
 
 /* Spins before a waiter sleeps, for futures whose task runs in this
@@ -77,5 +83,24 @@ bool weft__tpool_help(weft_future *f);
 /* weft__tpool_run - run fn(arg) as the task of f (f may be NULL) and
  * complete f with the outcome. f is already running. */
 void weft__tpool_run(weft_future *f, weft_task_fn fn, void *arg);
+
+/* weft__future_pin - add one to *count, unless f is done; under f->mu, so
+ * that whoever waits for every future of a pool to be done and then for
+ * *count to drop to 0 sees the addition. Returns whether it added. */
+bool weft__future_pin(weft_future *f, uint32_t *count);
+
+/* weft__future_complete_here - complete f as weft_future_set_result does
+ * (error 0) or set_error, but only if it has no done callbacks: those run
+ * where the pool's header says. Returns 0, EAGAIN (it has callbacks:
+ * nothing changed), EINVAL (done already). */
+int weft__future_complete_here(weft_future *f, int error, void *value, size_t size,
+                               void (*value_free)(void *));
+
+/* weft__ppool_help - f is a process pool task's future that the calling
+ * thread waits for: if the task is with a worker, spin for its result
+ * there and settle f with it. Returns when f is done or when it stopped
+ * looking (the deadline, its spin budget, or nothing to look at); the
+ * caller then waits as for any future. */
+void weft__ppool_help(weft_future *f, int64_t deadline_ns);
 
 #endif /* WEFT_POOLIMPL_H */

@@ -30,10 +30,18 @@
  *     queue itself fails, the collector breaks the pool and reaps the
  *     workers without it (reap_all).
  *   - p->mu guards everything in this struct that changes. Outcomes are
- *     gathered under it and delivered by the collector alone, after it
- *     releases the lock: callbacks run in one thread, the one the header
- *     names, and may submit or shut the pool down (NOWAIT). Other threads
- *     that gather outcomes wake the collector with a WAKE message. */
+ *     gathered under it and delivered by the collector, after it releases
+ *     the lock: callbacks run in one thread, the one the header names, and
+ *     may submit or shut the pool down (NOWAIT). Other threads that gather
+ *     outcomes wake the collector with a WAKE message.
+ *   - The one exception: a thread waiting for a task that is with a
+ *     worker reads the task's message from the worker's box (ppoolimpl.h)
+ *     and completes the future itself, if it has no callbacks
+ *     (weft__ppool_help). It settles the task under p->mu as the
+ *     collector would, and the collector reads any box it is told of, or
+ *     that a dead worker left: each message is read once, whoever reads
+ *     it (taken). Waiting threads pin the pool (helpers), so a free waits
+ *     for them to leave. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* also predefined by g++/clang++: C++ pass */
 #endif
@@ -41,6 +49,8 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,7 +109,7 @@ struct slot {
 struct weft_ppool {
     weft_lock mu;
     struct ptask *pend_head, *pend_tail;
-    size_t npending;
+    size_t npending; /* written with atomic stores: help() reads it unlocked */
     struct slot *slots;
     size_t nslots;
     size_t live; /* slots with a worker */
@@ -129,9 +139,22 @@ struct weft_ppool {
     bool joined;
     int start_error;
     weft_event started; /* the collector forked the first workers */
+    /* Threads in weft__ppool_help: the pool is freed only once they have
+     * left (see weft__future_pin). */
+    uint32_t helpers;
+    unsigned forks; /* ppool_forks when the pool was made */
 };
 
 static __thread weft_ppool *collector_of; /* set in the collector thread */
+
+/* Forks this process has made (counted in each child): a pool copied into
+ * a child is not its to help with (its workers are the parent's). */
+static unsigned ppool_forks;
+static pthread_once_t ppool_atfork_once = PTHREAD_ONCE_INIT;
+
+static void ppool_forked(void) { __atomic_fetch_add(&ppool_forks, 1u, __ATOMIC_RELAXED); }
+
+static void ppool_register_atfork(void) { (void)pthread_atfork(NULL, NULL, ppool_forked); }
 
 /* ---- outcomes ---- */
 
@@ -231,7 +254,7 @@ static struct ptask *pop_pending(weft_ppool *p) WEFT_REQUIRES(p->mu)
     p->pend_head = t->next;
     if (p->pend_head == NULL)
         p->pend_tail = NULL;
-    p->npending--;
+    __atomic_store_n(&p->npending, p->npending - 1, __ATOMIC_RELAXED);
     t->next = NULL;
     return t;
 }
@@ -257,7 +280,7 @@ static void dispatch(weft_ppool *p) WEFT_REQUIRES(p->mu)
             continue;
         }
         t->claimed = true;
-        struct weft__task_msg m = {t->id, t->fn, t->deadline};
+        struct weft__task_msg m = {t->id, t->fn, t->deadline, t->f != NULL, 0};
         unsigned char *buf = t->arg - sizeof m; /* room left before arg */
         memcpy(buf, &m, sizeof m);
         if (weft_queue_try_put(best->inbox, buf, sizeof m + t->len) != 0) {
@@ -293,6 +316,10 @@ static int spawn_worker(weft_ppool *p, size_t i) WEFT_REQUIRES(p->mu)
     __atomic_store_n(&p->shared[i].started, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&p->shared[i].finished, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&p->shared[i].ready, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->shared[i].boxed, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->shared[i].box_len, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->shared[i].taken, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->shared[i].watching, 0, __ATOMIC_RELAXED);
     struct weft__worker_ctx c = {s->inbox, p->results, &p->shared[i], (uint32_t)i, s->gen,
                                  p->o.max_arg, p->o.max_result, p->o.max_tasks_per_child,
                                  p->o.initializer, p->o.initarg};
@@ -341,6 +368,70 @@ static void break_pool(weft_ppool *p, int why) WEFT_REQUIRES(p->mu)
     }
 }
 
+/* ---- results ---- */
+
+/* Settle t, unlinked from slot s already, with the worker's message m
+ * (RESULT or SKIPPED) and for a result its bytes[0..n). */
+static void settle_msg(weft_ppool *p, struct slot *s, struct ptask *t,
+                       const struct weft__result_msg *m, const unsigned char *bytes, size_t n)
+    WEFT_REQUIRES(p->mu)
+{
+    s->outstanding--;
+    p->early_deaths = 0;
+    struct outcome o = {NULL, NULL, false, m->rc, NULL, 0, false, 0, 0};
+    if (m->kind == WEFT__MSG_SKIPPED) {
+        o.error = ETIMEDOUT;
+    } else if (m->rc == 0) {
+        o.size = n;
+        o.value = malloc(n ? n : 1);
+        if (o.value == NULL)
+            o.error = ENOMEM;
+        else
+            memcpy(o.value, bytes, n);
+    }
+    if (t->deadline != WEFT_DEADLINE_NEVER && !t->expired)
+        p->ndeadlines--;
+    add_outcome(p, t, &o); /* drops the value when t expired */
+    free(t);
+}
+
+/* The message in worker i's box, if it has not been read: settle its task
+ * (which may sit anywhere in the FIFO: the messages of the tasks before it
+ * may still be in the result queue) and free the box. */
+static void take_box(weft_ppool *p, size_t i) WEFT_REQUIRES(p->mu)
+{
+    struct weft__shared_slot *sh = &p->shared[i];
+    uint64_t k = __atomic_load_n(&sh->boxed, __ATOMIC_ACQUIRE);
+    if (k == __atomic_load_n(&sh->taken, __ATOMIC_RELAXED)) /* written here alone */
+        return;
+    size_t len = (size_t)__atomic_load_n(&sh->box_len, __ATOMIC_RELAXED);
+    struct weft__result_msg m;
+    memset(&m, 0, sizeof m);
+    if (len >= sizeof m && len <= WEFT__BOX_BYTES)
+        memcpy(&m, sh->box, sizeof m);
+    struct slot *s = &p->slots[i];
+    struct ptask *t = s->head, *prev = NULL;
+    while (t != NULL && t->seq != k) {
+        prev = t;
+        t = t->next;
+    }
+    if (t != NULL) { /* else settled already (the pool broke) */
+        if (prev != NULL)
+            prev->next = t->next;
+        else
+            s->head = t->next;
+        if (s->tail == t)
+            s->tail = prev;
+        if (t->id == m.id && (m.kind == WEFT__MSG_RESULT || m.kind == WEFT__MSG_SKIPPED)) {
+            settle_msg(p, s, t, &m, sh->box + sizeof m, len - sizeof m);
+        } else { /* not what the worker wrote: its task's memory was scribbled on */
+            s->outstanding--;
+            fail_task(p, t, EPROTO, 0, 0, false);
+        }
+    }
+    __atomic_store_n(&sh->taken, k, __ATOMIC_RELEASE); /* the box is free */
+}
+
 /* Workers in a row that may die before they are ready before the pool
  * breaks, and the pause before forking again after a failed fork. */
 #define EARLY_DEATH_LIMIT(p) (4 * (unsigned)(p)->nslots + 4)
@@ -353,8 +444,10 @@ static void on_death(weft_ppool *p, size_t i) WEFT_REQUIRES(p->mu)
     int code = 0;
     (void)weft_proc_join(s->proc, &code);
     pid_t pid = weft_proc_pid(s->proc);
-    /* Every result the worker committed was read before this DEATH: the
-     * FIFO holds only tasks numbered above `finished`. */
+    /* Every message the worker committed to the result queue was read
+     * before this DEATH; with the box's, the FIFO holds only tasks
+     * numbered above `finished`. */
+    take_box(p, i);
     uint64_t started = __atomic_load_n(&p->shared[i].started, __ATOMIC_ACQUIRE);
     bool failed_one = false;
     struct ptask *first = NULL, *last = NULL;
@@ -386,7 +479,7 @@ static void on_death(weft_ppool *p, size_t i) WEFT_REQUIRES(p->mu)
         if (p->pend_head == NULL)
             p->pend_tail = last;
         p->pend_head = first;
-        p->npending += nback;
+        __atomic_store_n(&p->npending, p->npending + nback, __ATOMIC_RELAXED);
     }
     s->head = s->tail = NULL;
     s->outstanding = 0;
@@ -477,29 +570,19 @@ static void on_message(weft_ppool *p, const unsigned char *buf, size_t len) WEFT
         break_pool(p, m.rc != 0 ? m.rc : EPIPE);
         return;
     }
+    if (m.kind == WEFT__MSG_BOXED) {
+        take_box(p, m.slot); /* unless a waiting thread took it already */
+        return;
+    }
+    /* Results come in the order tasks were sent, but for those that went
+     * through the box and were taken early: t is the first left. */
     struct ptask *t = s->head;
     if (t == NULL || t->id != m.id)
-        return; /* cannot happen: results come in the order tasks were sent */
+        return; /* cannot happen */
     s->head = t->next;
     if (s->head == NULL)
         s->tail = NULL;
-    s->outstanding--;
-    p->early_deaths = 0;
-    struct outcome o = {NULL, NULL, false, m.rc, NULL, 0, false, 0, 0};
-    if (m.kind == WEFT__MSG_SKIPPED) {
-        o.error = ETIMEDOUT;
-    } else if (m.rc == 0) {
-        o.size = len - sizeof m;
-        o.value = malloc(o.size ? o.size : 1);
-        if (o.value == NULL)
-            o.error = ENOMEM;
-        else
-            memcpy(o.value, buf + sizeof m, o.size);
-    }
-    if (t->deadline != WEFT_DEADLINE_NEVER && !t->expired)
-        p->ndeadlines--;
-    add_outcome(p, t, &o); /* drops the value when t expired */
-    free(t);
+    settle_msg(p, s, t, &m, buf + sizeof m, len - sizeof m);
 }
 
 static bool work_left(const weft_ppool *p) WEFT_REQUIRES(p->mu)
@@ -551,6 +634,133 @@ static int collector_main(void *arg)
     return 0;
 }
 
+/* ---- waiting threads ---- */
+
+/* Pauses a thread waiting for a task spins on its worker's box (about
+ * 40 us): the round trip of a short task, without the collector. */
+#ifndef WEFT_PPOOL_HELP_SPINS
+#define WEFT_PPOOL_HELP_SPINS 2000
+#endif
+
+/* The worker slot and number of the sent task `id`; false if it is not
+ * with a worker (pending, or settled). */
+static bool find_sent(const weft_ppool *p, uint64_t id, size_t *slot, uint64_t *seq)
+    WEFT_REQUIRES(p->mu)
+{
+    for (size_t i = 0; i < p->nslots; i++) {
+        for (const struct ptask *t = p->slots[i].head; t != NULL; t = t->next) {
+            if (t->id == id) {
+                *slot = i;
+                *seq = t->seq;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* Take worker i's box (if it is still generation gen's) and complete f
+ * here if that settled it and it has no callbacks (they belong to the
+ * collector, which gets any other outcome too). */
+static void take_here(weft_ppool *p, weft_future *f, size_t i, uint32_t gen)
+{
+    weft_lock_acquire(&p->mu);
+    if (p->slots[i].gen == gen && p->slots[i].proc != NULL)
+        take_box(p, i);
+    /* As the collector does after a message: the worker has room for a
+     * task submitted meanwhile; and a pool shutting down may now have no
+     * work left, which the collector must see to end the workers. */
+    dispatch(p);
+    bool wake = p->shutdown || p->broken != 0;
+    struct outcome *mine = NULL;
+    for (struct outcome *o = p->outs, *prev = NULL; o != NULL; prev = o, o = o->next) {
+        if (o->f == f && !o->cancel && !o->worker) {
+            if (prev != NULL)
+                prev->next = o->next;
+            else
+                p->outs = o->next;
+            if (p->outs_tail == o)
+                p->outs_tail = prev;
+            mine = o;
+            break;
+        }
+    }
+    unlock_and_deliver(p);
+    if (wake) {
+        struct weft__result_msg m = {WEFT__MSG_WAKE, 0, 0, 0, 0};
+        (void)weft_queue_put(p->results, &m, sizeof m);
+    }
+    if (mine == NULL)
+        return;
+    int rc = weft__future_complete_here(f, mine->error, mine->value, mine->size,
+                                        mine->error == 0 ? free : NULL);
+    if (rc == EAGAIN) {
+        weft_lock_acquire(&p->mu);
+        mine->next = NULL;
+        if (p->outs_tail != NULL)
+            p->outs_tail->next = mine;
+        else
+            p->outs = mine;
+        p->outs_tail = mine;
+        unlock_and_deliver(p);
+        return;
+    }
+    if (rc != 0)
+        free(mine->value);
+    weft_future_free(mine->f);
+    free(mine);
+}
+
+void weft__ppool_help(weft_future *f, int64_t deadline_ns)
+{
+    weft_ppool *p = f->ppool;
+    if (collector_of == p || __atomic_load_n(&ppool_forks, __ATOMIC_RELAXED) != p->forks ||
+        __atomic_load_n(&p->npending, __ATOMIC_RELAXED) != 0) /* see below */
+        return;
+    if (!weft__future_pin(f, &p->helpers))
+        return; /* done: the pool may be gone */
+    size_t i = 0;
+    uint64_t seq = 0;
+    uint32_t gen = 0;
+    weft_lock_acquire(&p->mu);
+    /* With tasks queued, the collector has them to send as results come
+     * in: a thread spinning here would take its core. */
+    bool sent = p->npending == 0 && find_sent(p, f->task_id, &i, &seq);
+    struct weft__shared_slot *sh = &p->shared[i];
+    if (sent) {
+        gen = p->slots[i].gen;
+        /* Watch only a free box (or ours): with another task's message
+         * in it, ours goes to the result queue and the collector, which a
+         * spinning thread would only slow down. One watcher per worker. */
+        uint64_t boxed = __atomic_load_n(&sh->boxed, __ATOMIC_ACQUIRE), none = 0;
+        sent = (boxed == __atomic_load_n(&sh->taken, __ATOMIC_RELAXED) || boxed == seq) &&
+               __atomic_compare_exchange_n(&sh->watching, &none, seq, false, __ATOMIC_SEQ_CST,
+                                           __ATOMIC_RELAXED);
+    }
+    weft_lock_release(&p->mu);
+    if (sent) {
+        for (uint32_t n = 0; n < WEFT_PPOOL_HELP_SPINS; n++) {
+            /* The message is committed (finished): in the box if boxed
+             * is seq, else in the result queue. */
+            if (__atomic_load_n(&sh->boxed, __ATOMIC_SEQ_CST) >= seq ||
+                __atomic_load_n(&sh->finished, __ATOMIC_ACQUIRE) >= seq || weft_future_done(f))
+                break;
+            if ((n & 255) == 255 && deadline_ns != WEFT_DEADLINE_NEVER &&
+                weft_time_now_ns() >= deadline_ns)
+                break;
+            weft__pool_relax();
+        }
+        uint64_t mine = seq;
+        (void)__atomic_compare_exchange_n(&sh->watching, &mine, 0, false, __ATOMIC_SEQ_CST,
+                                          __ATOMIC_RELAXED);
+        /* After the store above: a worker that boxed seq and saw us
+         * watching announced nothing, so it is ours to take. */
+        if (__atomic_load_n(&sh->boxed, __ATOMIC_SEQ_CST) == seq)
+            take_here(p, f, i, gen);
+    }
+    __atomic_fetch_sub(&p->helpers, 1u, __ATOMIC_RELEASE);
+}
+
 /* ---- the watcher ---- */
 
 /* Expire tasks whose deadline has passed; returns the next deadline. */
@@ -566,7 +776,7 @@ static int64_t expire(weft_ppool *p, int64_t now) WEFT_REQUIRES(p->mu)
             *pp = t->next;
             if (p->pend_tail == t)
                 p->pend_tail = prev;
-            p->npending--;
+            __atomic_store_n(&p->npending, p->npending - 1, __ATOMIC_RELAXED);
             fail_task(p, t, ETIMEDOUT, 0, 0, false);
             continue;
         }
@@ -727,6 +937,8 @@ int weft_ppool_create(weft_ppool **out, const weft_ppool_opts *opts)
     if (p == NULL)
         return ENOMEM;
     p->evfd = -1;
+    (void)pthread_once(&ppool_atfork_once, ppool_register_atfork);
+    p->forks = __atomic_load_n(&ppool_forks, __ATOMIC_RELAXED);
     weft_lock_init(&p->mu);
     weft_lock_init(&p->join_mu);
     (void)weft_event_init(&p->started, 0);
@@ -830,10 +1042,12 @@ int weft_ppool_submit_until(weft_ppool *p, weft_ptask_fn fn, const void *arg, si
             free(t);
             return rc;
         }
-        /* Its outcome crosses two hops (the worker's result, then the
-         * collector), tens of microseconds: a waiter that spun would only
-         * take a core from the worker or the collector. */
+        /* A waiter spins on the worker's box (weft__ppool_help), not on
+         * the future: an outcome that comes through the collector crosses
+         * two hops, tens of microseconds, and a thread spinning for it
+         * would only take a core from the worker or the collector. */
         t->f->spin = 0;
+        t->f->ppool = p;
         (void)weft_future_ref(t->f);
     }
     weft_lock_acquire(&p->mu);
@@ -845,12 +1059,14 @@ int weft_ppool_submit_until(weft_ppool *p, weft_ptask_fn fn, const void *arg, si
         return rc;
     }
     t->id = p->next_id++;
+    if (t->f != NULL)
+        t->f->task_id = t->id; /* before the caller has f */
     if (p->pend_tail != NULL)
         p->pend_tail->next = t;
     else
         p->pend_head = t;
     p->pend_tail = t;
-    p->npending++;
+    __atomic_store_n(&p->npending, p->npending + 1, __ATOMIC_RELAXED);
     bool timed = task_deadline_ns != WEFT_DEADLINE_NEVER;
     if (timed)
         p->ndeadlines++;
@@ -913,6 +1129,10 @@ int weft_ppool_free(weft_ppool *p)
     if (collector_of == p)
         return EDEADLK;
     (void)weft_ppool_shutdown(p, 0);
+    /* Every future is done now; threads still in weft__ppool_help leave
+     * within their spin. */
+    while (__atomic_load_n(&p->helpers, __ATOMIC_ACQUIRE) != 0)
+        (void)sched_yield();
     weft_thread_unref(p->collector);
     weft_thread_unref(p->watcher);
     destroy(p);

@@ -7,7 +7,9 @@
  *   2. the store of started = k, made before the deadline check and before
  *      the task starts: a task numbered `started` and not `finished` when
  *      the worker dies was running (or about to be skipped);
- *   3. the result put (whole or not at all), then finished = k.
+ *   3. the result's commit: its put into the result queue (whole or not
+ *      at all), or the store of boxed = k after its bytes went into the
+ *      box (see struct weft__shared_slot); then finished = k.
  * A worker that dies between 1 and 2 never started the task: the parent
  * sends it elsewhere. A task whose deadline passed before 2 is skipped, so
  * the parent may fail a task with k > started at its deadline without it
@@ -24,6 +26,7 @@
 
 #include "weft/time.h"
 
+#include "poolimpl.h"
 #include "ppoolimpl.h"
 
 /* A running task's deadline is kept by the worker itself: a timer that
@@ -39,6 +42,53 @@ static void arm(timer_t tm, int64_t deadline)
         its.it_value.tv_nsec = (long)(deadline % 1000000000);
     }
     (void)timer_settime(tm, TIMER_ABSTIME, &its, NULL);
+}
+
+/* Whether the box has paid lately: a boxed message that no thread came to
+ * watch for cost a notice as well, and its task's submitter was busy
+ * elsewhere (submitting more, or waiting for others first), which a
+ * stream of results through the queue serves better. So after such a
+ * message the worker skips the box for 1, 2, 4, ... up to BOX_SKIP_MAX
+ * tasks; a watched one resets that. */
+struct box_use {
+    unsigned skip, backoff;
+};
+
+#define BOX_SKIP_MAX 64u
+
+/* Commit the message out[0..len) of task k: into the box if the task has
+ * a future, the message fits, the parent has read the last one, no other
+ * task waits in the inbox and the box has paid lately; else into the
+ * result queue. */
+static int commit(const struct weft__worker_ctx *c, struct box_use *u, const unsigned char *out,
+                  size_t len, uint64_t k, bool awaited)
+{
+    struct weft__shared_slot *sh = c->shared;
+    uint64_t boxed = __atomic_load_n(&sh->boxed, __ATOMIC_RELAXED); /* ours alone */
+    if (!awaited || len > WEFT__BOX_BYTES || u->skip > 0 ||
+        __atomic_load_n(&sh->taken, __ATOMIC_ACQUIRE) != boxed || !weft_queue_empty(c->inbox)) {
+        if (awaited && u->skip > 0)
+            u->skip--;
+        return weft_queue_put(c->results, out, len);
+    }
+    memcpy(sh->box, out, len);
+    __atomic_store_n(&sh->box_len, len, __ATOMIC_RELAXED);
+    __atomic_store_n(&sh->boxed, k, __ATOMIC_SEQ_CST); /* the commit */
+    for (int i = 0; i < WEFT_PPOOL_BOX_LINGER; i++) {
+        /* A thread watches for it (and reads it), or has read it. */
+        if (__atomic_load_n(&sh->watching, __ATOMIC_SEQ_CST) == k ||
+            __atomic_load_n(&sh->taken, __ATOMIC_ACQUIRE) == k) {
+            u->backoff = 0;
+            return 0;
+        }
+        weft__pool_relax();
+    }
+    u->backoff = u->backoff == 0 ? 1 : u->backoff < BOX_SKIP_MAX ? u->backoff * 2 : BOX_SKIP_MAX;
+    u->skip = u->backoff;
+    struct weft__result_msg n;
+    memcpy(&n, out, sizeof n);
+    n.kind = WEFT__MSG_BOXED;
+    return weft_queue_put(c->results, &n, sizeof n);
 }
 
 int weft__ppool_worker_main(void *arg)
@@ -78,6 +128,7 @@ int weft__ppool_worker_main(void *arg)
     }
     __atomic_store_n(&c->shared->ready, 1, __ATOMIC_RELEASE);
     int status = 0;
+    struct box_use box = {0, 0};
     for (uint64_t k = 1; c->max_tasks == 0 || k <= c->max_tasks; k++) {
         size_t len = 0;
         int rc = weft_queue_get(c->inbox, in, in_cap, &len);
@@ -111,7 +162,7 @@ int weft__ppool_worker_main(void *arg)
             }
         }
         memcpy(out, &r, sizeof r);
-        if (weft_queue_put(c->results, out, sizeof r + out_len) != 0) {
+        if (commit(c, &box, out, sizeof r + out_len, k, t.awaited != 0) != 0) {
             status = 4;
             break;
         }

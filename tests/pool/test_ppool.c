@@ -537,4 +537,221 @@ WT_CASE(test_ppool_stress_random_kills_lose_nothing, "stress")
     WT_LE(total_failed, total_kills);
 }
 
+/* A result of arg bytes, each its index's low byte, past the box's size
+ * when arg is large (it then comes through the result queue). */
+static int bytes_task(const void *arg, size_t len, void *out, size_t cap, size_t *out_len)
+{
+    size_t n;
+    if (len != sizeof n)
+        return EINVAL;
+    memcpy(&n, arg, sizeof n);
+    if (n > cap)
+        return EMSGSIZE;
+    for (size_t i = 0; i < n; i++)
+        ((unsigned char *)out)[i] = (unsigned char)i;
+    *out_len = n;
+    return 0;
+}
+
+static void *submit_and_wait_loop(void *arg)
+{
+    weft_ppool *p = (weft_ppool *)arg;
+    for (int i = 0; i < 100; i++) {
+        weft_future *f = submit_int(p, square_task, i);
+        WT_EQ(square_of(f, NULL), i * i);
+        weft_future_free(f);
+    }
+    return NULL;
+}
+
+/* A thread that waits for a task it just submitted reads the result from
+ * its worker's box (small results) or through the collector (large ones,
+ * a busy box, a second waiter on the same worker); either way the value is
+ * whole, and callbacks still run in the collector. */
+WT_CASE(test_ppool_waiter_reads_results_from_the_worker, "unit valgrind")
+{
+    weft_ppool *p;
+    weft_ppool_opts o = {.max_workers = 2, .max_result = 4096};
+    WT_EQ(weft_ppool_create(&p, &o), 0);
+    for (int i = 0; i < 200; i++) {
+        weft_future *f = submit_int(p, square_task, i);
+        WT_EQ(square_of(f, NULL), i * i);
+        weft_future_free(f);
+    }
+    size_t sizes[] = {0, 1, 900, 959, 960, 961, 4096};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        weft_future *f = NULL;
+        WT_EQ(weft_ppool_submit(p, bytes_task, &sizes[k], sizeof sizes[k], &f), 0);
+        void *v = NULL;
+        WT_EQ(weft_future_result(f, &v), 0);
+        WT_EQ(weft_future_size(f), sizes[k]);
+        for (size_t i = 0; i < sizes[k]; i++)
+            WT_EQ(((unsigned char *)v)[i], (unsigned char)i);
+        weft_future_free(f);
+    }
+    for (int i = 0; i < 50; i++) {
+        struct cb_record rec;
+        memset(&rec, 0, sizeof rec);
+        rec.test_thread = weft_thread_current();
+        WT_EQ(weft_event_init(&rec.ran, 0), 0);
+        weft_future *f = submit_int(p, square_task, i);
+        WT_EQ(weft_future_add_done_callback(f, name_callback_thread, &rec), 0);
+        WT_EQ(square_of(f, NULL), i * i);
+        WT_EQ(weft_event_wait_for(&rec.ran, 30000 * MS), 0);
+        if (!rec.here) /* else added after f was done: run at once, here */
+            WT_EQ(strcmp(rec.name, "ppool-collector"), 0);
+        WT_EQ(weft_event_destroy(&rec.ran), 0);
+        weft_future_free(f);
+    }
+    /* Three threads, two workers: waiters share a worker's box. */
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++)
+        th[i] = spawn(submit_and_wait_loop, p);
+    for (int i = 0; i < 3; i++)
+        join(th[i]);
+    WT_EQ(weft_ppool_replaced(p), 0u);
+    WT_EQ(weft_ppool_free(p), 0);
+    no_children_left();
+}
+
+/* Workers that end after each task: a boxed result is read by the waiting
+ * thread or, when the worker's end is handled first, by the collector. */
+WT_CASE(test_ppool_box_read_after_worker_ends, "unit valgrind")
+{
+    weft_ppool *p;
+    weft_ppool_opts o = {.max_workers = 2, .max_tasks_per_child = 1};
+    WT_EQ(weft_ppool_create(&p, &o), 0);
+    for (int i = 0; i < 40; i++) {
+        weft_future *f = submit_int(p, square_task, i);
+        WT_EQ(square_of(f, NULL), i * i);
+        weft_future_free(f);
+    }
+    WT_EQ(weft_ppool_broken(p), 0);
+    WT_EQ(weft_ppool_free(p), 0);
+    no_children_left();
+}
+
+struct waiter_arg {
+    weft_future *f;
+    int rc;
+};
+
+static void *wait_result(void *arg)
+{
+    struct waiter_arg *w = (struct waiter_arg *)arg;
+    w->rc = weft_future_result(w->f, NULL);
+    return NULL;
+}
+
+/* Freeing the pool while another thread waits for one of its futures: the
+ * free waits for the task, and for the waiter to be done with the pool. */
+WT_CASE(test_ppool_free_while_a_thread_waits, "unit valgrind")
+{
+    for (int round = 0; round < 5; round++) {
+        weft_ppool *p;
+        weft_ppool_opts o = {.max_workers = 1};
+        WT_EQ(weft_ppool_create(&p, &o), 0);
+        int64_t ns = (int64_t)(round * 5) * MS;
+        struct waiter_arg w = {NULL, -1};
+        WT_EQ(weft_ppool_submit(p, sleep_task, &ns, sizeof ns, &w.f), 0);
+        pthread_t th = spawn(wait_result, &w);
+        sleep_ns(2 * MS);
+        WT_EQ(weft_ppool_free(p), 0);
+        join(th);
+        WT_EQ(w.rc, 0);
+        weft_future_free(w.f);
+        no_children_left();
+    }
+}
+
+/* Random kills while threads submit a task and wait for it, one at a
+ * time (two threads, two workers): results come through the workers'
+ * boxes as well as the queue. */
+struct sync_trial {
+    weft_ppool *pool;
+    int id;
+    int ok, failed, callbacks, with_cb;
+};
+
+static void count_sync_done(weft_future *f, void *arg)
+{
+    (void)f;
+    __atomic_fetch_add(&((struct sync_trial *)arg)->callbacks, 1, __ATOMIC_RELAXED);
+}
+
+/* Returns at once but for one task in eight, which sleeps 20 us (longer
+ * with the timer's slack): most results go through the box. */
+static int quick_task(const void *arg, size_t len, void *out, size_t cap, size_t *out_len)
+{
+    int n;
+    if (len != sizeof n)
+        return EINVAL;
+    memcpy(&n, arg, sizeof n);
+    if (n % 8 == 7)
+        sleep_ns(20000);
+    return square_task(arg, len, out, cap, out_len);
+}
+
+static void *sync_submitter(void *arg)
+{
+    struct sync_trial *st = (struct sync_trial *)arg;
+    int n = (int)wt_iters(300);
+    for (int i = 0; i < n; i++) {
+        int v = st->id * 10000 + i;
+        weft_future *f = submit_int(st->pool, quick_task, v);
+        if (i % 2 == 0) {
+            WT_EQ(weft_future_add_done_callback(f, count_sync_done, st), 0);
+            st->with_cb++;
+        }
+        int r = square_of(f, NULL);
+        if (r == -EOWNERDEAD) {
+            int code = 0;
+            WT_EQ(weft_future_worker(f, NULL, &code), 0);
+            WT_EQ(code, -SIGKILL);
+            st->failed++;
+        } else {
+            WT_EQ(r, v * v);
+            st->ok++;
+        }
+        weft_future_free(f);
+    }
+    return NULL;
+}
+
+WT_CASE(test_ppool_stress_random_kills_while_waiting, "stress")
+{
+    int trials = (int)wt_iters(3);
+    int total_kills = 0, total_failed = 0, total_ok = 0;
+    for (int trial = 0; trial < trials; trial++) {
+        struct trial t = {NULL, 0, 0, 0};
+        weft_ppool_opts o = {.max_workers = 2, .prefetch = (unsigned)(1 + trial % 2)};
+        WT_EQ(weft_ppool_create(&t.pool, &o), 0);
+        struct sync_trial st[2];
+        pthread_t th[2];
+        pthread_t k = spawn(killer, &t);
+        for (int i = 0; i < 2; i++) {
+            memset(&st[i], 0, sizeof st[i]);
+            st[i].pool = t.pool;
+            st[i].id = i;
+            th[i] = spawn(sync_submitter, &st[i]);
+        }
+        for (int i = 0; i < 2; i++)
+            join(th[i]);
+        __atomic_store_n(&t.stop, 1, __ATOMIC_RELEASE);
+        join(k);
+        WT_EQ(weft_ppool_free(t.pool), 0);
+        for (int i = 0; i < 2; i++) {
+            WT_EQ(__atomic_load_n(&st[i].callbacks, __ATOMIC_RELAXED), st[i].with_cb);
+            total_ok += st[i].ok;
+            total_failed += st[i].failed;
+        }
+        total_kills += t.kills;
+        no_children_left();
+    }
+    printf("random kills while waiting: trials %d, kills %d, tasks ok %d, failed with their "
+           "worker %d, lost 0, completed twice 0\n",
+           trials, total_kills, total_ok, total_failed);
+    WT_LE(total_failed, total_kills);
+}
+
 WT_MAIN()
