@@ -445,8 +445,9 @@ static void on_death(weft_ppool *p, size_t i) WEFT_REQUIRES(p->mu)
     (void)weft_proc_join(s->proc, &code);
     pid_t pid = weft_proc_pid(s->proc);
     /* Every message the worker committed to the result queue was read
-     * before this DEATH; with the box's, the FIFO holds only tasks
-     * numbered above `finished`. */
+     * before this DEATH (and the box before any of them it had to be);
+     * with the box's, the FIFO holds only tasks numbered above
+     * `finished`. */
     take_box(p, i);
     uint64_t started = __atomic_load_n(&p->shared[i].started, __ATOMIC_ACQUIRE);
     bool failed_one = false;
@@ -574,11 +575,23 @@ static void on_message(weft_ppool *p, const unsigned char *buf, size_t len) WEFT
         take_box(p, m.slot); /* unless a waiting thread took it already */
         return;
     }
-    /* Results come in the order tasks were sent, but for those that went
-     * through the box and were taken early: t is the first left. */
+    /* A worker commits its messages in the order of its tasks, through the
+     * queue or the box. So a task ahead of this one in the FIFO had its
+     * message boxed, and not read yet (by a waiting thread that watched
+     * for it and has yet to take it): read it first. */
     struct ptask *t = s->head;
-    if (t == NULL || t->id != m.id)
-        return; /* cannot happen */
+    if (t != NULL && t->id != m.id) {
+        take_box(p, m.slot);
+        t = s->head;
+    }
+    if (t == NULL)
+        return; /* settled already: the pool broke */
+    if (t->id != m.id) {
+        /* Cannot happen unless the shared memory was scribbled on: the
+         * pool can no longer match results to tasks. Fail it visibly. */
+        break_pool(p, EPROTO);
+        return;
+    }
     s->head = t->next;
     if (s->head == NULL)
         s->tail = NULL;
@@ -636,8 +649,8 @@ static int collector_main(void *arg)
 
 /* ---- waiting threads ---- */
 
-/* Pauses a thread waiting for a task spins on its worker's box (about
- * 40 us): the round trip of a short task, without the collector. */
+/* Pauses a thread waiting for a task spins on its worker's box (40-60
+ * us): the round trip of a short task, without the collector. */
 #ifndef WEFT_PPOOL_HELP_SPINS
 #define WEFT_PPOOL_HELP_SPINS 2000
 #endif
@@ -659,9 +672,12 @@ static bool find_sent(const weft_ppool *p, uint64_t id, size_t *slot, uint64_t *
     return false;
 }
 
-/* Take worker i's box (if it is still generation gen's) and complete f
- * here if that settled it and it has no callbacks (they belong to the
- * collector, which gets any other outcome too). */
+/* Take worker i's box (if it is still generation gen's) and, if that
+ * settled f and f has no callbacks (they belong to the collector), complete
+ * f here. Completed under p->mu (f->mu nests inside it; nothing takes them
+ * the other way round): an outcome left for the collector must be in
+ * p->outs before the collector can see this worker's end, since it stops
+ * once every worker is reaped and delivers p->outs on its way out. */
 static void take_here(weft_ppool *p, weft_future *f, size_t i, uint32_t gen)
 {
     weft_lock_acquire(&p->mu);
@@ -674,51 +690,47 @@ static void take_here(weft_ppool *p, weft_future *f, size_t i, uint32_t gen)
     bool wake = p->shutdown || p->broken != 0;
     struct outcome *mine = NULL;
     for (struct outcome *o = p->outs, *prev = NULL; o != NULL; prev = o, o = o->next) {
-        if (o->f == f && !o->cancel && !o->worker) {
-            if (prev != NULL)
-                prev->next = o->next;
-            else
-                p->outs = o->next;
-            if (p->outs_tail == o)
-                p->outs_tail = prev;
-            mine = o;
-            break;
-        }
+        if (o->f != f || o->cancel || o->worker)
+            continue;
+        int rc = weft__future_complete_here(f, o->error, o->value, o->size,
+                                            o->error == 0 ? free : NULL);
+        if (rc == EAGAIN)
+            break; /* callbacks: the collector's */
+        if (rc != 0)
+            free(o->value); /* done already: cannot happen, the outcome was ours */
+        if (prev != NULL)
+            prev->next = o->next;
+        else
+            p->outs = o->next;
+        if (p->outs_tail == o)
+            p->outs_tail = prev;
+        mine = o;
+        break;
     }
     unlock_and_deliver(p);
     if (wake) {
         struct weft__result_msg m = {WEFT__MSG_WAKE, 0, 0, 0, 0};
         (void)weft_queue_put(p->results, &m, sizeof m);
     }
-    if (mine == NULL)
-        return;
-    int rc = weft__future_complete_here(f, mine->error, mine->value, mine->size,
-                                        mine->error == 0 ? free : NULL);
-    if (rc == EAGAIN) {
-        weft_lock_acquire(&p->mu);
-        mine->next = NULL;
-        if (p->outs_tail != NULL)
-            p->outs_tail->next = mine;
-        else
-            p->outs = mine;
-        p->outs_tail = mine;
-        unlock_and_deliver(p);
-        return;
+    if (mine != NULL) {
+        weft_future_free(mine->f); /* the outcome's reference; the caller has its own */
+        free(mine);
     }
-    if (rc != 0)
-        free(mine->value);
-    weft_future_free(mine->f);
-    free(mine);
 }
 
 void weft__ppool_help(weft_future *f, int64_t deadline_ns)
 {
     weft_ppool *p = f->ppool;
-    if (collector_of == p || __atomic_load_n(&ppool_forks, __ATOMIC_RELAXED) != p->forks ||
-        __atomic_load_n(&p->npending, __ATOMIC_RELAXED) != 0) /* see below */
+    if (collector_of == p || !weft__future_pin(f, &p->helpers))
+        return; /* done: the pool may be gone, and nothing in it may be read */
+    /* A pool copied into a forked child is not the child's: its workers
+     * and their boxes (shared memory) are the parent's. And with tasks
+     * queued, see below. */
+    if (__atomic_load_n(&ppool_forks, __ATOMIC_RELAXED) != p->forks ||
+        __atomic_load_n(&p->npending, __ATOMIC_RELAXED) != 0) {
+        __atomic_fetch_sub(&p->helpers, 1u, __ATOMIC_RELEASE);
         return;
-    if (!weft__future_pin(f, &p->helpers))
-        return; /* done: the pool may be gone */
+    }
     size_t i = 0;
     uint64_t seq = 0;
     uint32_t gen = 0;
@@ -735,7 +747,7 @@ void weft__ppool_help(weft_future *f, int64_t deadline_ns)
         uint64_t boxed = __atomic_load_n(&sh->boxed, __ATOMIC_ACQUIRE), none = 0;
         sent = (boxed == __atomic_load_n(&sh->taken, __ATOMIC_RELAXED) || boxed == seq) &&
                __atomic_compare_exchange_n(&sh->watching, &none, seq, false, __ATOMIC_SEQ_CST,
-                                           __ATOMIC_RELAXED);
+                                           __ATOMIC_SEQ_CST);
     }
     weft_lock_release(&p->mu);
     if (sent) {
@@ -745,14 +757,14 @@ void weft__ppool_help(weft_future *f, int64_t deadline_ns)
             if (__atomic_load_n(&sh->boxed, __ATOMIC_SEQ_CST) >= seq ||
                 __atomic_load_n(&sh->finished, __ATOMIC_ACQUIRE) >= seq || weft_future_done(f))
                 break;
-            if ((n & 255) == 255 && deadline_ns != WEFT_DEADLINE_NEVER &&
+            if ((n & 255) == 0 && deadline_ns != WEFT_DEADLINE_NEVER &&
                 weft_time_now_ns() >= deadline_ns)
                 break;
             weft__pool_relax();
         }
         uint64_t mine = seq;
         (void)__atomic_compare_exchange_n(&sh->watching, &mine, 0, false, __ATOMIC_SEQ_CST,
-                                          __ATOMIC_RELAXED);
+                                          __ATOMIC_SEQ_CST);
         /* After the store above: a worker that boxed seq and saw us
          * watching announced nothing, so it is ours to take. */
         if (__atomic_load_n(&sh->boxed, __ATOMIC_SEQ_CST) == seq)

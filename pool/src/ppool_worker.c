@@ -13,8 +13,10 @@
  * A worker that dies between 1 and 2 never started the task: the parent
  * sends it elsewhere. A task whose deadline passed before 2 is skipped, so
  * the parent may fail a task with k > started at its deadline without it
- * ever running. Results of one worker arrive in the order it took
- * its tasks, so the parent matches each to the head of that FIFO. */
+ * ever running. A worker commits its messages in the order it took its
+ * tasks, so the parent matches each message from the result queue to the
+ * head of that worker's FIFO, once it has read the box: a boxed message
+ * may be older than a queued one (see on_message in ppool.c). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* also predefined by g++/clang++: C++ pass */
 #endif

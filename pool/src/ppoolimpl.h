@@ -71,7 +71,9 @@ struct weft__result_msg {
  * in the result queue, for the collector: the
  * store of boxed and the load of watching, and the parent's store of
  * watching and load of boxed, are seq_cst (Dekker), so a boxed message is
- * always seen by the watching thread or announced to the collector. */
+ * always seen by the watching thread or announced to the collector. The
+ * box holds one message: until it is read, the worker's later messages go
+ * to the queue, and the collector reads the box before it matches them. */
 struct weft__shared_slot {
     uint64_t started;
     uint64_t finished;

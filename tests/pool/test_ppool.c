@@ -248,7 +248,10 @@ WT_CASE(test_ppool_deadline_kills_hung_worker, "unit valgrind")
     WT_EQ(weft_ppool_create(&p, &o), 0);
     int64_t forever = 3600LL * 1000000000LL;
     weft_future *hung, *late, *fine;
-    int64_t until = weft_time_deadline_ns(50 * MS);
+    /* Long enough for the worker to have started the task before it
+     * passes, also under Valgrind on a loaded machine (else the task fails
+     * unstarted, without a worker to name). */
+    int64_t until = weft_time_deadline_ns(getenv("WEFT_TEST_SLOW") != NULL ? 2000 * MS : 200 * MS);
     WT_EQ(weft_ppool_submit_until(p, sleep_task, &forever, sizeof forever, until, &hung), 0);
     /* Queued behind it with the same deadline: fails without running. */
     WT_EQ(weft_ppool_submit_until(p, sleep_task, &forever, sizeof forever, until, &late), 0);
@@ -267,7 +270,7 @@ WT_CASE(test_ppool_deadline_kills_hung_worker, "unit valgrind")
     WT_EQ(weft_future_worker(late, NULL, NULL), ENOENT);
     /* Every outcome, expiries included, is delivered by the collector
      * (unless late expired before the callback was added: then it ran at
-     * once, here - only if this thread was slower than 50 ms). */
+     * once, here - only if this thread was slower than the deadline). */
     WT_EQ(weft_event_wait_for(&rec.ran, 30000 * MS), 0);
     if (!rec.here)
         WT_EQ(strcmp(rec.name, "ppool-collector"), 0);
@@ -556,7 +559,8 @@ static int bytes_task(const void *arg, size_t len, void *out, size_t cap, size_t
 static void *submit_and_wait_loop(void *arg)
 {
     weft_ppool *p = (weft_ppool *)arg;
-    for (int i = 0; i < 100; i++) {
+    int n = (int)wt_iters(1000);
+    for (int i = 0; i < n; i++) {
         weft_future *f = submit_int(p, square_task, i);
         WT_EQ(square_of(f, NULL), i * i);
         weft_future_free(f);
@@ -611,6 +615,72 @@ WT_CASE(test_ppool_waiter_reads_results_from_the_worker, "unit valgrind")
         join(th[i]);
     WT_EQ(weft_ppool_replaced(p), 0u);
     WT_EQ(weft_ppool_free(p), 0);
+    no_children_left();
+}
+
+/* Two threads submit and wait on one worker that takes two tasks at a
+ * time: one thread's result may sit in the box, watched but not yet read,
+ * when the other's arrives through the result queue. */
+WT_CASE(test_ppool_queued_result_behind_an_unread_box, "unit valgrind")
+{
+    weft_ppool *p;
+    weft_ppool_opts o = {.max_workers = 1, .prefetch = 2};
+    WT_EQ(weft_ppool_create(&p, &o), 0);
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        th[i] = spawn(submit_and_wait_loop, p);
+    for (int i = 0; i < 2; i++)
+        join(th[i]);
+    WT_EQ(weft_ppool_free(p), 0);
+    no_children_left();
+}
+
+/* Returns once a byte arrives on the pipe whose read end it is given. */
+static int wait_for_byte(const void *arg, size_t len, void *out, size_t cap, size_t *out_len)
+{
+    (void)len, (void)out, (void)cap;
+    int fd;
+    memcpy(&fd, arg, sizeof fd);
+    char c;
+    while (read(fd, &c, 1) < 0)
+        ;
+    *out_len = 0;
+    return 0;
+}
+
+/* A child forked while a task is with a worker waits on its copy of the
+ * future in vain (the pool is the parent's). It lets the task finish just
+ * before it waits, so that a child that did watch the worker's box would
+ * read the result from it - which the parent then would never get. */
+WT_CASE(test_ppool_forked_child_does_not_take_results, "unit valgrind")
+{
+    int go[2]; /* made before the workers, which inherit it */
+    WT_EQ(pipe(go), 0);
+    weft_ppool *p;
+    weft_ppool_opts o = {.max_workers = 1};
+    WT_EQ(weft_ppool_create(&p, &o), 0);
+    for (int round = 0; round < 10; round++) {
+        weft_future *f = NULL;
+        WT_EQ(weft_ppool_submit(p, wait_for_byte, &go[0], sizeof go[0], &f), 0);
+        (void)fflush(NULL);
+        pid_t child = fork();
+        WT_TRUE(child >= 0);
+        if (child == 0) {
+            /* The task finishes while this child waits (and would watch
+             * the box, the parent waiting only later). */
+            int rc = write(go[1], "x", 1) == 1 ? weft_future_wait_for(f, 300 * MS) : EIO;
+            _exit(rc == ETIMEDOUT ? 0 : 1);
+        }
+        sleep_ns(20 * MS);
+        WT_EQ(weft_future_result_for(f, 10000 * MS, NULL), 0);
+        int status = 0;
+        WT_EQ(waitpid(child, &status, 0), child);
+        WT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        weft_future_free(f);
+    }
+    WT_EQ(weft_ppool_free(p), 0);
+    WT_EQ(close(go[0]), 0);
+    WT_EQ(close(go[1]), 0);
     no_children_left();
 }
 
