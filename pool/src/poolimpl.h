@@ -56,6 +56,7 @@ struct weft_future {
      * the worker (weft__ppool_help). */
     weft_ppool *ppool;
     uint64_t task_id;
+    unsigned ppool_forks; /* the process's fork count at the submit */
 };
 
 /* Spins before a waiter sleeps, for futures whose task runs in this

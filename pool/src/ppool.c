@@ -142,13 +142,13 @@ struct weft_ppool {
     /* Threads in weft__ppool_help: the pool is freed only once they have
      * left (see weft__future_pin). */
     uint32_t helpers;
-    unsigned forks; /* ppool_forks when the pool was made */
 };
 
 static __thread weft_ppool *collector_of; /* set in the collector thread */
 
-/* Forks this process has made (counted in each child): a pool copied into
- * a child is not its to help with (its workers are the parent's). */
+/* Forks this process has made (counted in each child), recorded in each
+ * future at its submit: a future copied into a child is not the child's to
+ * help with (see weft__ppool_help). */
 static unsigned ppool_forks;
 static pthread_once_t ppool_atfork_once = PTHREAD_ONCE_INIT;
 
@@ -721,13 +721,14 @@ static void take_here(weft_ppool *p, weft_future *f, size_t i, uint32_t gen)
 void weft__ppool_help(weft_future *f, int64_t deadline_ns)
 {
     weft_ppool *p = f->ppool;
-    if (collector_of == p || !weft__future_pin(f, &p->helpers))
+    /* A future copied into a forked child is not the child's: the pool's
+     * workers and their boxes (shared memory) are the parent's, and its
+     * locks (f->mu too) may have been held at the fork. */
+    if (collector_of == p || f->ppool_forks != __atomic_load_n(&ppool_forks, __ATOMIC_RELAXED))
+        return;
+    if (!weft__future_pin(f, &p->helpers))
         return; /* done: the pool may be gone, and nothing in it may be read */
-    /* A pool copied into a forked child is not the child's: its workers
-     * and their boxes (shared memory) are the parent's. And with tasks
-     * queued, see below. */
-    if (__atomic_load_n(&ppool_forks, __ATOMIC_RELAXED) != p->forks ||
-        __atomic_load_n(&p->npending, __ATOMIC_RELAXED) != 0) {
+    if (__atomic_load_n(&p->npending, __ATOMIC_RELAXED) != 0) { /* see below */
         __atomic_fetch_sub(&p->helpers, 1u, __ATOMIC_RELEASE);
         return;
     }
@@ -949,8 +950,7 @@ int weft_ppool_create(weft_ppool **out, const weft_ppool_opts *opts)
     if (p == NULL)
         return ENOMEM;
     p->evfd = -1;
-    (void)pthread_once(&ppool_atfork_once, ppool_register_atfork);
-    p->forks = __atomic_load_n(&ppool_forks, __ATOMIC_RELAXED);
+    (void)pthread_once(&ppool_atfork_once, ppool_register_atfork); /* before any submit */
     weft_lock_init(&p->mu);
     weft_lock_init(&p->join_mu);
     (void)weft_event_init(&p->started, 0);
@@ -1060,6 +1060,7 @@ int weft_ppool_submit_until(weft_ppool *p, weft_ptask_fn fn, const void *arg, si
          * would only take a core from the worker or the collector. */
         t->f->spin = 0;
         t->f->ppool = p;
+        t->f->ppool_forks = __atomic_load_n(&ppool_forks, __ATOMIC_RELAXED);
         (void)weft_future_ref(t->f);
     }
     weft_lock_acquire(&p->mu);

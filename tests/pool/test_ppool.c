@@ -562,6 +562,8 @@ static void *submit_and_wait_loop(void *arg)
     int n = (int)wt_iters(1000);
     for (int i = 0; i < n; i++) {
         weft_future *f = submit_int(p, square_task, i);
+        /* A lost result fails here rather than hanging the test. */
+        WT_EQ(weft_future_wait_for(f, 10000 * MS), 0);
         WT_EQ(square_of(f, NULL), i * i);
         weft_future_free(f);
     }
@@ -675,7 +677,11 @@ WT_CASE(test_ppool_forked_child_does_not_take_results, "unit valgrind")
         WT_EQ(weft_future_result_for(f, 10000 * MS, NULL), 0);
         int status = 0;
         WT_EQ(waitpid(child, &status, 0), child);
-        WT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        WT_TRUE(WIFEXITED(status));
+        /* Under memcheck the child's exit runs the leak check, which may
+         * count what it copied of the parent's threads (status 99). */
+        if (!(WEXITSTATUS(status) == 99 && getenv("WEFT_TEST_SLOW") != NULL))
+            WT_EQ(WEXITSTATUS(status), 0);
         weft_future_free(f);
     }
     WT_EQ(weft_ppool_free(p), 0);
