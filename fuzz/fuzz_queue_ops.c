@@ -1,5 +1,5 @@
 /* fuzz_queue_ops.c - input bytes are programs of put / get / try /
- * deadline / reserve / ack / release / close / kill operations run by two
+ * deadline / batch / reserve / ack / release / close / kill operations run by two
  * threads and a forked process over one weft_queue; the harness checks
  * that no message is lost, none is delivered twice, none is torn, and that
  * each consumer sees each producer's messages in order.
@@ -15,7 +15,9 @@
  *   7 release the oldest held    8 qsize/empty/full within bounds
  *   9 close (only when a == 3)   10 kill: the process dies by SIGKILL on
  *   the spot, a thread ends its program there (holding what it holds)
- *   11 sleep a * 100 us          12-15 put with a deadline
+ *   11 sleep a * 100 us          12, 13 put_many of a + 1 messages with
+ *   a deadline                   14 get_many of up to a + 1 with a deadline
+ *   15 get_many of up to a + 1, deadline already passed (a try)
  * Every wait has a deadline of a few milliseconds, so a program always
  * ends; a hang is a bug (a lost wake-up). At the end the harness drains
  * the queue, taking back what dead or finished holders still reserve.
@@ -119,7 +121,38 @@ static void run(struct actor *a)
         int rc;
         weft_queue_ticket t;
         switch (op) {
-        case 0: case 1: case 12: case 13: case 14: case 15:
+        case 12: case 13: {
+            unsigned char mb[4][64];
+            weft_queue_msg m[4];
+            for (int k = 0; k <= arg; k++) {
+                size_t n;
+                make_msg(mb[k], &n, (uint32_t)a->id << 16 | (seq + (uint32_t)k));
+                m[k] = (weft_queue_msg){mb[k], n, 0};
+            }
+            size_t put = 0;
+            rc = weft_queue_put_many_until(q, m, (size_t)arg + 1, &put, soon);
+            FUZZ_CHECK(rc == 0 || rc == ETIMEDOUT || rc == EPIPE);
+            FUZZ_CHECK(rc == 0 ? put >= 1 && put <= (size_t)arg + 1 : put == 0);
+            if (rc == 0) {
+                seq += (uint32_t)put;
+                __atomic_store_n(&a->sh->committed[a->id], seq, __ATOMIC_RELEASE);
+            }
+            break;
+        }
+        case 14: case 15: {
+            unsigned char mb[4][64] = {{0}};
+            weft_queue_msg m[4];
+            for (int k = 0; k < 4; k++)
+                m[k] = (weft_queue_msg){mb[k], 0, sizeof mb[k]};
+            size_t got = 0;
+            rc = weft_queue_get_many_until(q, m, (size_t)arg + 1, &got, op == 15 ? 0 : soon);
+            FUZZ_CHECK(rc == 0 || rc == ETIMEDOUT || rc == EPIPE);
+            FUZZ_CHECK(rc == 0 ? got >= 1 && got <= (size_t)arg + 1 : got == 0);
+            for (size_t k = 0; k < got; k++)
+                log_tag(lg, check(mb[k], m[k].len));
+            break;
+        }
+        case 0: case 1:
             make_msg(b, &len, (uint32_t)a->id << 16 | seq);
             rc = op == 1 ? weft_queue_try_put(q, b, len) : weft_queue_put_until(q, b, len, soon);
             FUZZ_CHECK(rc == 0 || rc == EAGAIN || rc == ETIMEDOUT || rc == EPIPE);

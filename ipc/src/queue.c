@@ -87,6 +87,9 @@ struct weft_queue {
     struct q_lease *leases;
     unsigned char *data;
     uint64_t cap, nslots; /* validated copies of the shape */
+    /* cap - 1 and nslots - 1 when they are powers of two (the defaults
+     * are), else 0: a mask then replaces a division on every message. */
+    uint64_t cap_mask, slot_mask;
     unsigned nleases, flags;
     /* This process's last reads of the other side's index: only ever
      * behind the real one, so a decision made on them is conservative,
@@ -135,6 +138,8 @@ static int wrap(weft_queue **out, weft_shm *shm, uint64_t cap, uint64_t nslots, 
     q->data = base + dof;
     q->cap = cap;
     q->nslots = nslots;
+    q->cap_mask = (cap & (cap - 1)) == 0 ? cap - 1 : 0;
+    q->slot_mask = (nslots & (nslots - 1)) == 0 ? nslots - 1 : 0;
     q->nleases = nleases;
     q->flags = flags;
     q->p_head = LOAD(&q->h->head);
@@ -260,13 +265,19 @@ size_t weft_queue_max_messages(const weft_queue *q) { return (size_t)q->nslots; 
 
 static struct q_slot *slot(const weft_queue *q, uint64_t seq)
 {
-    return &q->slots[seq % q->nslots];
+    return &q->slots[q->slot_mask ? seq & q->slot_mask : seq % q->nslots];
+}
+
+/* A byte position's offset in the data ring. */
+static uint64_t ring_off(const weft_queue *q, uint64_t pos)
+{
+    return q->cap_mask ? pos & q->cap_mask : pos % q->cap;
 }
 
 /* Whether a committed slot describes bytes inside the data ring. */
 static bool slot_ok(const weft_queue *q, const struct q_slot *s)
 {
-    uint64_t off = s->start % q->cap;
+    uint64_t off = ring_off(q, s->start);
     return s->start <= Q_POS_MAX && s->start % 8 == 0 && s->len <= q->cap &&
            off + round8(s->len) <= q->cap;
 }
@@ -480,8 +491,9 @@ static int put_space(const weft_queue *q, uint64_t tail, uint64_t head, uint64_t
     if (tail - head == q->nslots)
         return EAGAIN;
     uint64_t p = last_end;
-    if (p % q->cap + r > q->cap)
-        p += q->cap - p % q->cap; /* never split: skip the ring's end */
+    uint64_t off = ring_off(q, p);
+    if (off + r > q->cap)
+        p += q->cap - off; /* never split: skip the ring's end */
     uint64_t oldest = p;
     if (tail != head) {
         const struct q_slot *s = slot(q, head);
@@ -495,57 +507,80 @@ static int put_space(const weft_queue *q, uint64_t tail, uint64_t head, uint64_t
     return 0;
 }
 
-/* Append the message if it fits (plock held): 0, EAGAIN (full; *seen_head
- * is the head it saw), EPIPE, EPROTO. */
-static int put_locked(weft_queue *q, const void *msg, size_t len, uint64_t *seen_head)
+/* Write message `at` past the committed tail, without committing it
+ * (plock held). *end is where the message before it ends: read from its
+ * slot by the caller for the first of a batch, and moved past this one.
+ * Returns 0, EAGAIN (no room; *seen_head is the head it saw), EPROTO. */
+static int place(weft_queue *q, uint64_t at, uint64_t *end, const void *msg, size_t len,
+                 uint64_t *seen_head)
 {
-    struct q_hdr *h = q->h;
-    uint64_t tail = __atomic_load_n(&h->tail, __ATOMIC_RELAXED);
-    if (LOAD(&h->closed))
-        return EPIPE;
-    uint64_t r = round8(len), last_end = 0, pos = 0;
-    if (tail > 0) {
-        const struct q_slot *s = slot(q, tail - 1);
-        if (!slot_ok(q, s))
-            return EPROTO;
-        last_end = s->start + round8(s->len);
-    }
+    uint64_t r = round8(len), pos = 0;
     uint64_t head = q->p_head;
-    int rc = put_space(q, tail, head, last_end, r, &pos);
+    int rc = put_space(q, at, head, *end, r, &pos);
     if (rc != 0) { /* full or out of shape by the old head: look again */
-        head = q->p_head = LOAD(&h->head);
-        rc = put_space(q, tail, head, last_end, r, &pos);
+        head = q->p_head = LOAD(&q->h->head);
+        rc = put_space(q, at, head, *end, r, &pos);
     }
     *seen_head = head;
     if (rc != 0)
         return rc;
     if (len)
-        memcpy(q->data + pos % q->cap, msg, len);
-    struct q_slot *s = slot(q, tail);
+        memcpy(q->data + ring_off(q, pos), msg, len);
+    struct q_slot *s = slot(q, at);
     /* Atomic because weft_queue_full reads slots without the lock. */
     __atomic_store_n(&s->start, pos, __ATOMIC_RELAXED);
     __atomic_store_n(&s->len, (uint32_t)len, __ATOMIC_RELAXED);
     __atomic_store_n(&s->state, Q_ST_READY, __ATOMIC_RELAXED);
-#if defined(WEFT_MUTANT) && WEFT_MUTANT == 9 /* seeded bug (ci/mutants): the message is not published */
-    __atomic_store_n(&h->tail, tail + 1, __ATOMIC_RELAXED);
-#else
-    /* The commit. Release: the unlock that follows is the full barrier
-     * the wake-up protocol needs (see bump_and_wake). */
-    __atomic_store_n(&h->tail, tail + 1, __ATOMIC_RELEASE);
-#endif
+    *end = pos + r;
     return 0;
 }
 
-static int put_once(weft_queue *q, const void *msg, size_t len, int64_t deadline,
-                    uint64_t *seen_head)
+/* Append the longest prefix of msgs[0..n) that fits, n >= 1, and commit
+ * it with one store of tail (plock held): 0 (*put of them, at least one),
+ * EAGAIN (not even the first fits; *seen_head is the head it saw), EPIPE,
+ * EPROTO. */
+static int put_locked(weft_queue *q, const weft_queue_msg *msgs, size_t n, size_t *put,
+                      uint64_t *seen_head)
+{
+    struct q_hdr *h = q->h;
+    uint64_t tail = __atomic_load_n(&h->tail, __ATOMIC_RELAXED);
+    if (LOAD(&h->closed))
+        return EPIPE;
+    uint64_t end = 0;
+    if (tail > 0) {
+        const struct q_slot *s = slot(q, tail - 1);
+        if (!slot_ok(q, s))
+            return EPROTO;
+        end = s->start + round8(s->len);
+    }
+    size_t k = 0;
+    int rc = 0;
+    while (k < n && (rc = place(q, tail + k, &end, msgs[k].buf, msgs[k].len, seen_head)) == 0)
+        k++;
+    if (k == 0)
+        return rc;
+#if defined(WEFT_MUTANT) && WEFT_MUTANT == 9 /* seeded bug (ci/mutants): the message is not published */
+    __atomic_store_n(&h->tail, tail + k, __ATOMIC_RELAXED);
+#else
+    /* The commit. Release: the unlock that follows is the full barrier
+     * the wake-up protocol needs (see bump_and_wake). */
+    __atomic_store_n(&h->tail, tail + k, __ATOMIC_RELEASE);
+#endif
+    *put = k;
+    return 0;
+}
+
+static int put_once(weft_queue *q, const weft_queue_msg *msgs, size_t n, size_t *put,
+                    int64_t deadline, uint64_t *seen_head)
 {
     int rc = lock_producers(q, deadline);
     if (rc)
         return rc;
-    rc = put_locked(q, msg, len, seen_head);
+    rc = put_locked(q, msgs, n, put, seen_head);
     unlock(&q->h->plock);
     if (rc == 0)
-        bump_and_wake(&q->h->put_seq, &q->h->get_waiters, 1, false);
+        bump_and_wake(&q->h->put_seq, &q->h->get_waiters, *put > INT32_MAX ? INT32_MAX : (int)*put,
+                      false);
     return rc;
 }
 
@@ -637,19 +672,26 @@ static int wait_round(weft_queue *q, uint32_t *seq, uint32_t seen, uint32_t *wai
     return 0;
 }
 
-static int put_wait(weft_queue *q, const void *msg, size_t len, int64_t deadline, bool try_only)
+/* The error a message would get from put, 0 if none. */
+static int put_check(const weft_queue *q, const weft_queue_msg *m)
 {
-    if (!q || (!msg && len))
+    if (!m->buf && m->len)
         return EINVAL;
-    if (len > q->cap || len > UINT32_MAX)
-        return EMSGSIZE;
+    return m->len > q->cap || m->len > UINT32_MAX ? EMSGSIZE : 0;
+}
+
+/* Put the longest prefix of msgs[0..n) that fits, once at least the first
+ * does. The caller checked the messages (put_check). */
+static int put_wait(weft_queue *q, const weft_queue_msg *msgs, size_t n, size_t *put,
+                    int64_t deadline, bool try_only)
+{
     struct q_hdr *h = q->h;
     bool reaped = false;
     int64_t since = 0;
     for (;;) {
         uint32_t seen = LOAD(&h->free_seq);
         uint64_t head = 0;
-        int rc = put_once(q, msg, len, deadline, &head);
+        int rc = put_once(q, msgs, n, put, deadline, &head);
         if (rc != EAGAIN)
             return rc;
         if (!reaped && (LOAD(&h->nleased) != 0 || since != 0)) {
@@ -671,26 +713,59 @@ static int put_wait(weft_queue *q, const void *msg, size_t len, int64_t deadline
     }
 }
 
+static int put_one(weft_queue *q, const void *msg, size_t len, int64_t deadline, bool try_only)
+{
+    if (!q)
+        return EINVAL;
+    /* put_locked only reads the message: the cast drops nothing. */
+    weft_queue_msg m = {(void *)msg, len, 0};
+    int rc = put_check(q, &m);
+    size_t put = 0;
+    return rc ? rc : put_wait(q, &m, 1, &put, deadline, try_only);
+}
+
 int weft_queue_put(weft_queue *q, const void *msg, size_t len)
 {
-    return put_wait(q, msg, len, WEFT_DEADLINE_NEVER, false);
+    return put_one(q, msg, len, WEFT_DEADLINE_NEVER, false);
 }
 
 int weft_queue_try_put(weft_queue *q, const void *msg, size_t len)
 {
-    return put_wait(q, msg, len, WEFT_DEADLINE_NEVER, true);
+    return put_one(q, msg, len, WEFT_DEADLINE_NEVER, true);
 }
 
 int weft_queue_put_until(weft_queue *q, const void *msg, size_t len, int64_t deadline_ns)
 {
-    return put_wait(q, msg, len, deadline_ns, false);
+    return put_one(q, msg, len, deadline_ns, false);
 }
 
 int weft_queue_put_for(weft_queue *q, const void *msg, size_t len, int64_t timeout_ns)
 {
     if (timeout_ns < 0)
         return EINVAL;
-    return put_wait(q, msg, len, weft_time_deadline_ns(timeout_ns), false);
+    return put_one(q, msg, len, weft_time_deadline_ns(timeout_ns), false);
+}
+
+int weft_queue_put_many_until(weft_queue *q, const weft_queue_msg *msgs, size_t n, size_t *put,
+                              int64_t deadline_ns)
+{
+    if (!q || !put || (!msgs && n))
+        return EINVAL;
+    *put = 0;
+    if (n == 0)
+        return 0;
+    /* Only the valid prefix is tried: the first message that could never
+     * be put ends it, and fails the call when it comes first. */
+    size_t ok = 0;
+    int rc = 0;
+    while (ok < n && (rc = put_check(q, &msgs[ok])) == 0)
+        ok++;
+    return ok == 0 ? rc : put_wait(q, msgs, ok, put, deadline_ns, false);
+}
+
+int weft_queue_put_many(weft_queue *q, const weft_queue_msg *msgs, size_t n, size_t *put)
+{
+    return weft_queue_put_many_until(q, msgs, n, put, WEFT_DEADLINE_NEVER);
 }
 
 /* ---- get and reserve ------------------------------------------------ */
@@ -701,6 +776,9 @@ struct take {
     size_t cap;
     size_t *len;
     weft_queue_ticket *ticket; /* reserve when not NULL */
+    weft_queue_msg *many;      /* get_many: take up to n into these, */
+    size_t n;                  /* one by one under one hold of clock; */
+    size_t *got;               /* the count taken (the fields above unused) */
 };
 
 /* A free lease, acquired (clock held); -1 if none. */
@@ -723,6 +801,25 @@ static int lease_take(weft_queue *q) WEFT_NO_THREAD_SAFETY_ANALYSIS
 static void lease_put(weft_queue *q, unsigned i) WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
     (void)weft_rlock_release(&q->leases[i].lk);
+}
+
+/* After a take: move rd to the first READY message from `from` on, and
+ * head over what is done (clock held). Returns whether head moved. */
+static bool after_take(weft_queue *q, uint64_t from, uint64_t tail)
+{
+    struct q_hdr *h = q->h;
+    advance_rd(q, from, tail);
+    if (h->rd == tail) {
+        /* tail may be this process's stale copy: messages past it may be
+         * committed, and taken already by consumers that knew of them. */
+        uint64_t fresh = LOAD(&h->tail);
+        if (fresh >= tail && fresh - h->head <= q->nslots) { /* else damaged: keep */
+            tail = q->c_tail = fresh;
+            advance_rd(q, h->rd, tail);
+        }
+    }
+    /* head stops at rd at the latest (a READY message), so below tail. */
+    return reclaim(q, tail);
 }
 
 /* Take the message at rd if there is one (clock held): 0, EAGAIN (empty;
@@ -771,7 +868,7 @@ static int get_locked(weft_queue *q, const struct take *tk, uint64_t *seen_tail,
         *tk->alloc = dst;
     }
     if (len)
-        memcpy(dst, q->data + s->start % q->cap, len);
+        memcpy(dst, q->data + ring_off(q, s->start), len);
     if (lease >= 0) {
         q->leases[lease].seq = seq;
         __atomic_store_n(&s->state, Q_ST_LEASED + (uint32_t)lease, __ATOMIC_SEQ_CST); /* commit */
@@ -790,19 +887,43 @@ static int get_locked(weft_queue *q, const struct take *tk, uint64_t *seen_tail,
     /* Written under clock only: a load and a store, not a locked add. */
     __atomic_store_n(&h->taken, __atomic_load_n(&h->taken, __ATOMIC_RELAXED) + 1u,
                      __ATOMIC_RELAXED);
-    advance_rd(q, seq + 1, tail);
-    if (h->rd == tail) {
-        /* tail may be this process's stale copy: messages past it may be
-         * committed, and taken already by consumers that knew of them. */
-        uint64_t fresh = LOAD(&h->tail);
-        if (fresh >= tail && fresh - h->head <= q->nslots) { /* else damaged: keep */
-            tail = q->c_tail = fresh;
-            advance_rd(q, h->rd, tail);
-        }
-    }
-    /* head stops at rd at the latest (a READY message), so below tail. */
-    *freed = reclaim(q, tail) || *freed;
+    *freed = after_take(q, seq + 1, tail) || *freed;
     return 0;
+}
+
+/* get_many's run (clock held): while no reservation is out and none
+ * is ahead of rd, the messages from head on are READY up to the first
+ * that is not; take up to n of them, stopping at one longer than its
+ * buffer, and commit them together with one store of head. Returns how
+ * many it took; 0 leaves everything to get_locked (which also reports
+ * what stopped the run at its first message). */
+static size_t take_run(weft_queue *q, weft_queue_msg *msgs, size_t n, uint64_t *seen_tail)
+{
+    struct q_hdr *h = q->h;
+    catch_up_rd(q);
+    uint64_t head = h->head;
+    uint64_t tail = q->c_tail;
+    if (head >= tail)
+        tail = q->c_tail = LOAD(&h->tail);
+    *seen_tail = tail;
+    if (h->rd != head || !indices_ok(q, tail) || LOAD(&h->nleased) != 0)
+        return 0;
+    size_t k = 0;
+    for (; k < n && head + k < tail; k++) {
+        const struct q_slot *s = slot(q, head + k);
+        if (s->state != Q_ST_READY || !slot_ok(q, s) || s->len > msgs[k].cap)
+            break;
+        msgs[k].len = s->len;
+        if (s->len)
+            memcpy(msgs[k].buf, q->data + ring_off(q, s->start), s->len);
+    }
+    if (k == 0)
+        return 0;
+    __atomic_store_n(&h->head, head + k, __ATOMIC_RELEASE); /* commit (see bump_and_wake) */
+    __atomic_store_n(&h->taken, __atomic_load_n(&h->taken, __ATOMIC_RELAXED) + k,
+                     __ATOMIC_RELAXED);
+    (void)after_take(q, head + k, tail);
+    return k;
 }
 
 static int get_once(weft_queue *q, const struct take *tk, int64_t deadline, uint64_t *seen_tail)
@@ -811,7 +932,29 @@ static int get_once(weft_queue *q, const struct take *tk, int64_t deadline, uint
     if (rc)
         return rc;
     bool back = false, freed = false;
-    rc = get_locked(q, tk, seen_tail, &back, &freed);
+    if (tk->many == NULL) {
+        rc = get_locked(q, tk, seen_tail, &back, &freed);
+    } else {
+        /* The run from head; then one at a time, while a message is known
+         * to be READY at rd (past reserved or done ones), or from the
+         * start if there was no run. */
+        size_t k = take_run(q, tk->many, tk->n, seen_tail);
+        freed = k > 0;
+        while (k < tk->n && (k == 0 || q->h->rd < q->c_tail)) {
+            weft_queue_msg *m = &tk->many[k];
+            struct take one = {m->buf, NULL, m->cap, &m->len, NULL, NULL, 0, NULL};
+            rc = get_locked(q, &one, seen_tail, &back, &freed);
+            if (rc != 0)
+                break;
+            k++;
+        }
+        /* What was taken is the result; an error after it (empty, a
+         * message too long for its buffer, closed, damage) is the next
+         * call's to report. */
+        *tk->got = k;
+        if (k > 0)
+            rc = 0;
+    }
     unlock(&q->h->clock);
     if (back)
         bump_and_wake(&q->h->put_seq, &q->h->get_waiters, INT32_MAX, true);
@@ -889,14 +1032,14 @@ int weft_queue_get(weft_queue *q, void *buf, size_t cap, size_t *len)
 int weft_queue_try_get(weft_queue *q, void *buf, size_t cap, size_t *len)
 {
     int rc = get_args(q, buf, cap, len);
-    struct take tk = {buf, NULL, cap, len, NULL};
+    struct take tk = {buf, NULL, cap, len, NULL, NULL, 0, NULL};
     return rc ? rc : get_wait(q, &tk, WEFT_DEADLINE_NEVER, true);
 }
 
 int weft_queue_get_until(weft_queue *q, void *buf, size_t cap, size_t *len, int64_t deadline_ns)
 {
     int rc = get_args(q, buf, cap, len);
-    struct take tk = {buf, NULL, cap, len, NULL};
+    struct take tk = {buf, NULL, cap, len, NULL, NULL, 0, NULL};
     return rc ? rc : get_wait(q, &tk, deadline_ns, false);
 }
 
@@ -911,7 +1054,7 @@ int weft_queue_get_alloc_until(weft_queue *q, void **msg, size_t *len, int64_t d
 {
     if (!q || !msg || !len)
         return EINVAL;
-    struct take tk = {NULL, msg, 0, len, NULL};
+    struct take tk = {NULL, msg, 0, len, NULL, NULL, 0, NULL};
     return get_wait(q, &tk, deadline_ns, false);
 }
 
@@ -923,8 +1066,28 @@ int weft_queue_reserve_until(weft_queue *q, void *buf, size_t cap, size_t *len,
         return EINVAL;
     if (q->nleases == 0)
         return ENOTSUP;
-    struct take tk = {buf, NULL, cap, len, ticket};
+    struct take tk = {buf, NULL, cap, len, ticket, NULL, 0, NULL};
     return get_wait(q, &tk, deadline_ns, false);
+}
+
+int weft_queue_get_many_until(weft_queue *q, weft_queue_msg *msgs, size_t n, size_t *got,
+                              int64_t deadline_ns)
+{
+    if (!q || !got || (!msgs && n))
+        return EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!msgs[i].buf && msgs[i].cap)
+            return EINVAL;
+    *got = 0;
+    if (n == 0)
+        return 0;
+    struct take tk = {NULL, NULL, 0, NULL, NULL, msgs, n, got};
+    return get_wait(q, &tk, deadline_ns, false);
+}
+
+int weft_queue_get_many(weft_queue *q, weft_queue_msg *msgs, size_t n, size_t *got)
+{
+    return weft_queue_get_many_until(q, msgs, n, got, WEFT_DEADLINE_NEVER);
 }
 
 /* ack (done) or release (back to the queue) a reservation. */

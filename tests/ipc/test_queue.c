@@ -172,6 +172,142 @@ WT_CASE(test_queue_deadlines, "unit valgrind") {
     weft_queue_free(q);
 }
 
+/* msgs[i] for put_many: message i of the msg_len / msg_fill pattern. */
+static void batch_fill(weft_queue_msg *msgs, unsigned char (*b)[512], unsigned first, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        msg_fill(b[i], first + (unsigned)i);
+        msgs[i] = (weft_queue_msg){b[i], msg_len(first + (unsigned)i), 0};
+    }
+}
+
+WT_CASE(test_queue_put_many_get_many, "unit valgrind") {
+    weft_queue *q = make(4096, 0, 0);
+    static unsigned char b[12][512];
+    weft_queue_msg m[12];
+    size_t n = 99;
+    /* Nothing asked, nothing done; bad arguments change nothing. */
+    WT_EQ(weft_queue_put_many(q, NULL, 0, &n), 0);
+    WT_EQ(n, 0u);
+    WT_EQ(weft_queue_get_many(q, NULL, 0, &n), 0);
+    WT_EQ(n, 0u);
+    WT_EQ(weft_queue_put_many(NULL, m, 1, &n), EINVAL);
+    WT_EQ(weft_queue_put_many(q, m, 1, NULL), EINVAL);
+    WT_EQ(weft_queue_put_many(q, NULL, 1, &n), EINVAL);
+    WT_EQ(weft_queue_get_many(q, m, 1, NULL), EINVAL);
+    m[0] = (weft_queue_msg){NULL, 0, 8};
+    WT_EQ(weft_queue_get_many(q, m, 1, &n), EINVAL);
+    m[0] = (weft_queue_msg){NULL, 3, 0};
+    WT_EQ(weft_queue_put_many(q, m, 1, &n), EINVAL);
+    WT_EQ(n, 0u);
+    m[0] = (weft_queue_msg){b[0], 4097, 0};
+    WT_EQ(weft_queue_put_many(q, m, 1, &n), EMSGSIZE);
+    WT_EQ(weft_queue_qsize(q), 0u);
+
+    /* A batch goes in whole and comes out in order, in two gets. */
+    batch_fill(m, b, 1, 10);
+    WT_EQ(weft_queue_put_many(q, m, 10, &n), 0);
+    WT_EQ(n, 10u);
+    WT_EQ(weft_queue_qsize(q), 10u);
+    for (int i = 0; i < 12; i++)
+        m[i] = (weft_queue_msg){b[i], 0, sizeof b[i]};
+    WT_EQ(weft_queue_get_many(q, m, 4, &n), 0);
+    WT_EQ(n, 4u);
+    for (unsigned i = 0; i < 4; i++)
+        WT_TRUE(msg_check(b[i], m[i].len, 1 + i));
+    WT_EQ(weft_queue_get_many(q, m, 12, &n), 0); /* ends at the empty queue */
+    WT_EQ(n, 6u);
+    for (unsigned i = 0; i < 6; i++)
+        WT_TRUE(msg_check(b[i], m[i].len, 5 + i));
+    WT_EQ(weft_queue_get_many_until(q, m, 12, &n, 0), ETIMEDOUT);
+    WT_EQ(n, 0u);
+
+    /* A message that could never be put ends the prefix before it. */
+    batch_fill(m, b, 20, 3);
+    m[1].len = 5000;
+    WT_EQ(weft_queue_put_many(q, m, 3, &n), 0);
+    WT_EQ(n, 1u);
+    m[1] = (weft_queue_msg){NULL, 1, 0};
+    WT_EQ(weft_queue_put_many(q, m, 3, &n), 0);
+    WT_EQ(n, 1u);
+    WT_EQ(weft_queue_qsize(q), 2u);
+
+    /* A message longer than its buffer ends the batch, and stays. */
+    batch_fill(m, b, 40, 1); /* 276 bytes */
+    WT_EQ(weft_queue_put_many(q, m, 1, &n), 0);
+    for (int i = 0; i < 3; i++)
+        m[i] = (weft_queue_msg){b[i], 0, 300};
+    m[2].cap = 100;
+    WT_EQ(weft_queue_get_many(q, m, 3, &n), 0);
+    WT_EQ(n, 2u);
+    WT_TRUE(msg_check(b[0], m[0].len, 20) && msg_check(b[1], m[1].len, 20));
+    WT_EQ(weft_queue_get_many(q, &m[2], 1, &n), EMSGSIZE);
+    WT_EQ(n, 0u);
+    WT_EQ(m[2].len, msg_len(40));
+    WT_EQ(weft_queue_qsize(q), 1u);
+    m[2].cap = 512;
+    WT_EQ(weft_queue_get_many(q, &m[2], 1, &n), 0);
+    WT_TRUE(n == 1 && msg_check(b[2], m[2].len, 40));
+
+    /* Closed: put_many fails; get_many drains, then reports it. */
+    batch_fill(m, b, 50, 2);
+    WT_EQ(weft_queue_put_many(q, m, 2, &n), 0);
+    WT_EQ(weft_queue_close(q), 0);
+    WT_EQ(weft_queue_put_many(q, m, 2, &n), EPIPE);
+    WT_EQ(n, 0u);
+    for (int i = 0; i < 3; i++)
+        m[i] = (weft_queue_msg){b[i], 0, sizeof b[i]};
+    WT_EQ(weft_queue_get_many(q, m, 3, &n), 0);
+    WT_EQ(n, 2u);
+    WT_EQ(weft_queue_get_many(q, m, 3, &n), EPIPE);
+    weft_queue_free(q);
+}
+
+/* put_many stops where the queue is full (bytes or messages) and puts
+ * the rest when room comes; get_many goes around a reservation. */
+WT_CASE(test_queue_batches_bounds_and_reservations, "unit valgrind") {
+    weft_queue_opts o = {256, 6, 2, 0};
+    weft_queue *q;
+    WT_EQ(weft_queue_create(&q, NULL, &o), 0);
+    unsigned char b[8][64];
+    weft_queue_msg m[8];
+    for (int i = 0; i < 8; i++) {
+        memset(b[i], 'a' + i, sizeof b[i]);
+        m[i] = (weft_queue_msg){b[i], 64, 0};
+    }
+    size_t n = 0;
+    WT_EQ(weft_queue_put_many(q, m, 8, &n), 0); /* 4 x 64 bytes fill it */
+    WT_EQ(n, 4u);
+    WT_EQ(weft_queue_put_many_until(q, m + 4, 4, &n, 0), ETIMEDOUT);
+    WT_EQ(n, 0u);
+    char c[64];
+    size_t len;
+    weft_queue_ticket t;
+    WT_EQ(weft_queue_reserve_until(q, c, sizeof c, &len, &t, 0), 0); /* 'a' */
+    WT_EQ(c[0], 'a');
+    unsigned char r[8][64] = {{0}};
+    weft_queue_msg g[8];
+    for (int i = 0; i < 8; i++)
+        g[i] = (weft_queue_msg){r[i], 0, sizeof r[i]};
+    WT_EQ(weft_queue_get_many(q, g, 2, &n), 0); /* past the reservation */
+    WT_TRUE(n == 2 && r[0][0] == 'b' && r[1][0] == 'c');
+    /* The reservation still holds the front bytes: no room yet. */
+    WT_EQ(weft_queue_put_many_until(q, m + 4, 4, &n, 0), ETIMEDOUT);
+    WT_EQ(weft_queue_release(q, t), 0);
+    WT_EQ(weft_queue_get_many(q, g, 8, &n), 0); /* 'a' is back, then 'd' */
+    WT_TRUE(n == 2 && r[0][0] == 'a' && r[1][0] == 'd');
+    /* Small messages: the message bound ends the batch. */
+    for (int i = 0; i < 8; i++)
+        m[i].len = 1;
+    WT_EQ(weft_queue_put_many(q, m, 8, &n), 0);
+    WT_EQ(n, 6u);
+    WT_EQ(weft_queue_get_many(q, g, 8, &n), 0);
+    WT_EQ(n, 6u);
+    for (int i = 0; i < 6; i++)
+        WT_TRUE(g[i].len == 1 && r[i][0] == 'a' + i);
+    weft_queue_free(q);
+}
+
 WT_CASE(test_queue_wraps_around_the_ring, "unit valgrind") {
     /* A small ring and messages of many sizes: every byte position and
      * the skip at the ring's end are crossed many times. */
@@ -258,20 +394,42 @@ struct mpmc {
     int id, n;
     unsigned char *seen; /* [producer][seq], shared */
     int dup, bad;        /* atomic */
+    int batch;           /* > 0: put_many and get_many, up to this many */
 };
 
 enum { MP_PRODUCERS = 3, MP_CONSUMERS = 3 };
 
+enum { MP_BATCH_MAX = 8 };
+
+/* Message i of producer m->id into b: its tag, then len - 4 bytes. */
+static size_t mp_fill(const struct mpmc *m, int i, unsigned char *b)
+{
+    unsigned tag = (unsigned)(m->id * m->n + i);
+    memcpy(b, &tag, sizeof tag);
+    size_t len = sizeof tag + (size_t)(i % 200);
+    memset(b + sizeof tag, (int)(tag & 0xff), len - sizeof tag);
+    return len;
+}
+
 static void *mp_producer(void *p)
 {
     struct mpmc *m = (struct mpmc *)p;
-    unsigned char b[300];
-    for (int i = 0; i < m->n; i++) {
-        unsigned tag = (unsigned)(m->id * m->n + i);
-        memcpy(b, &tag, sizeof tag);
-        size_t len = sizeof tag + (size_t)(i % 200);
-        memset(b + sizeof tag, (int)(tag & 0xff), len - sizeof tag);
-        WT_EQ(weft_queue_put(m->q, b, len), 0);
+    static __thread unsigned char b[MP_BATCH_MAX][300];
+    for (int i = 0; i < m->n;) {
+        if (m->batch == 0) {
+            WT_EQ(weft_queue_put(m->q, b[0], mp_fill(m, i, b[0])), 0);
+            i++;
+            continue;
+        }
+        /* Batches of 1, 2, ... m->batch messages, in turn. */
+        weft_queue_msg msgs[MP_BATCH_MAX];
+        int k = 0;
+        for (; k < 1 + i % m->batch && i + k < m->n; k++)
+            msgs[k] = (weft_queue_msg){b[k], mp_fill(m, i + k, b[k]), 0};
+        size_t put = 0;
+        WT_EQ(weft_queue_put_many(m->q, msgs, (size_t)k, &put), 0);
+        WT_TRUE(put >= 1 && put <= (size_t)k);
+        i += (int)put;
     }
     return NULL;
 }
@@ -285,7 +443,29 @@ static void *mp_consumer(void *p)
     for (int i = 0; i < MP_PRODUCERS; i++)
         last[i] = -1;
     int rc;
-    while ((rc = weft_queue_get(m->q, b, sizeof b, &len)) == 0) {
+    static __thread unsigned char bb[MP_BATCH_MAX][300];
+    weft_queue_msg msgs[MP_BATCH_MAX];
+    size_t got = 0, next = 0;
+    for (int k = 0; k < MP_BATCH_MAX; k++)
+        msgs[k] = (weft_queue_msg){bb[k], 0, sizeof bb[k]};
+    for (;;) {
+        if (m->batch == 0) {
+            rc = weft_queue_get(m->q, b, sizeof b, &len);
+        } else {
+            if (next == got) {
+                next = 0;
+                rc = weft_queue_get_many(m->q, msgs, (size_t)m->batch, &got);
+                WT_TRUE(rc != 0 || (got >= 1 && got <= (size_t)m->batch));
+            } else {
+                rc = 0;
+            }
+            if (rc == 0) {
+                len = msgs[next].len;
+                memcpy(b, bb[next++], len);
+            }
+        }
+        if (rc != 0)
+            break;
         unsigned tag;
         memcpy(&tag, b, sizeof tag);
         int prod = (int)tag / m->n, seq = (int)tag % m->n;
@@ -302,8 +482,9 @@ static void *mp_consumer(void *p)
     return NULL;
 }
 
-WT_CASE(test_queue_threads_mpmc_exactly_once, "unit valgrind") {
-    struct mpmc base = {make(2048, 8, 0), 0, (int)wt_iters(3000), NULL, 0, 0};
+static void threads_mpmc(int batch)
+{
+    struct mpmc base = {make(2048, 8, 0), 0, (int)wt_iters(3000), NULL, 0, 0, batch};
     base.seen = (unsigned char *)calloc((size_t)MP_PRODUCERS * (size_t)base.n, 1);
     struct mpmc prod[MP_PRODUCERS];
     pthread_t tp[MP_PRODUCERS], tc[MP_CONSUMERS];
@@ -327,6 +508,14 @@ WT_CASE(test_queue_threads_mpmc_exactly_once, "unit valgrind") {
     weft_queue_free(base.q);
 }
 
+WT_CASE(test_queue_threads_mpmc_exactly_once, "unit valgrind") {
+    threads_mpmc(0);
+}
+
+WT_CASE(test_queue_batches_threads_mpmc_exactly_once, "unit valgrind") {
+    threads_mpmc(MP_BATCH_MAX);
+}
+
 static int proc_producer(void *p)
 {
     mp_producer(p);
@@ -340,8 +529,9 @@ static int proc_consumer(void *p)
     return m->dup + m->bad == 0 ? 0 : 1;
 }
 
-WT_CASE(test_queue_processes_mpmc_exactly_once, "unit valgrind") {
-    struct mpmc base = {make(2048, 8, 0), 0, (int)wt_iters(2000), NULL, 0, 0};
+static void processes_mpmc(int batch)
+{
+    struct mpmc base = {make(2048, 8, 0), 0, (int)wt_iters(2000), NULL, 0, 0, batch};
     size_t seen_size = (size_t)MP_PRODUCERS * (size_t)base.n;
     base.seen = (unsigned char *)shared_alloc(seen_size);
     pid_t kids[MP_PRODUCERS + MP_CONSUMERS];
@@ -362,6 +552,17 @@ WT_CASE(test_queue_processes_mpmc_exactly_once, "unit valgrind") {
         WT_EQ(base.seen[i], 1);
     shared_free(base.seen, seen_size);
     weft_queue_free(base.q);
+}
+
+WT_CASE(test_queue_processes_mpmc_exactly_once, "unit valgrind") {
+    processes_mpmc(0);
+}
+
+/* The same, every process putting and getting in batches (put_many of 1
+ * to 5 messages, get_many of up to 5): each message exactly once, in
+ * order per producer for each consumer. */
+WT_CASE(test_queue_batches_processes_mpmc_exactly_once, "unit valgrind") {
+    processes_mpmc(5);
 }
 
 static int attach_and_echo(void *p)

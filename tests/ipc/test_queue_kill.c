@@ -6,9 +6,13 @@
  *   - no message received twice, none torn or invented, no process hung;
  *   - plain gets: every committed message received, except at most one per
  *     killed consumer (the one it took and died before logging);
+ *   - batches (put_many of 1 to BATCH messages, get_many of up to BATCH):
+ *     the same, except at most BATCH per killed consumer (the batch it
+ *     took and died before logging);
  *   - reserve + ack: every committed message received exactly once by a
  *     consumer that acked it - no exception.
- * The totals are printed (trials, kills, losses in the plain-get window).
+ * The totals are printed (trials, kills, losses in the get and get_many
+ * windows).
  *
  * Environment: WEFT_KILL_TRIALS (default 3000) and WEFT_KILL_SECONDS
  * (default 20) bound the run, whichever ends first; WEFT_KILL_FIRST_SEED
@@ -27,7 +31,8 @@
 #include "weft/queue.h"
 #include "weft/time.h"
 
-enum { NPROD = 2, NCONS = 2, PER_PROD = 40, LOG_MAX = NPROD * PER_PROD * 2 };
+enum { NPROD = 2, NCONS = 2, PER_PROD = 40, LOG_MAX = NPROD * PER_PROD * 2, BATCH = 4 };
+enum { MODE_GET, MODE_RESERVE, MODE_BATCH, MODES };
 #define MSG_MAGIC 0x4b494c4cu /* "KILL" */
 
 struct log {
@@ -47,7 +52,7 @@ struct trial {
     weft_queue *q;
     struct shared *sh;
     int id;
-    int reserve; /* consumers reserve + ack */
+    int mode;    /* MODE_*: how producers put and consumers take */
     uint64_t seed;
 };
 
@@ -71,23 +76,43 @@ static uint32_t checksum(const unsigned char *p, size_t n, uint32_t tag)
     return h;
 }
 
+/* Message k of producer id into buf; returns its length. */
+static size_t make_msg(unsigned char *buf, int id, uint32_t k, uint64_t *rs)
+{
+    size_t extra = next_rand(rs) % 300;
+    struct head h = {MSG_MAGIC, ((uint32_t)id << 16) | k, (uint32_t)extra, 0};
+    for (size_t i = 0; i < extra; i++)
+        buf[sizeof h + i] = (unsigned char)(next_rand(rs));
+    h.sum = checksum(buf + sizeof h, extra, h.tag);
+    memcpy(buf, &h, sizeof h);
+    return sizeof h + extra;
+}
+
 static int producer(void *arg)
 {
     struct trial *t = (struct trial *)arg;
     uint64_t rs = t->seed * 31 + (uint64_t)t->id + 1;
-    unsigned char buf[sizeof(struct head) + 300];
-    for (uint32_t k = 0; k < PER_PROD; k++) {
-        size_t extra = next_rand(&rs) % 300;
-        struct head h = {MSG_MAGIC, ((uint32_t)t->id << 16) | k, (uint32_t)extra, 0};
-        for (size_t i = 0; i < extra; i++)
-            buf[sizeof h + i] = (unsigned char)(next_rand(&rs));
-        h.sum = checksum(buf + sizeof h, extra, h.tag);
-        memcpy(buf, &h, sizeof h);
-        __atomic_store_n(&t->sh->intent[t->id], k + 1, __ATOMIC_SEQ_CST);
-        int rc = weft_queue_put_for(t->q, buf, sizeof h + extra, 10000 * MS);
+    unsigned char buf[BATCH][sizeof(struct head) + 300];
+    weft_queue_msg m[BATCH];
+    for (uint32_t k = 0; k < PER_PROD;) {
+        /* A batch of 1 to BATCH (one message unless batching). */
+        uint32_t n = t->mode == MODE_BATCH ? 1 + (uint32_t)(next_rand(&rs) % BATCH) : 1;
+        if (n > PER_PROD - k)
+            n = PER_PROD - k;
+        for (uint32_t i = 0; i < n; i++)
+            m[i] = (weft_queue_msg){buf[i], make_msg(buf[i], t->id, k + i, &rs), 0};
+        __atomic_store_n(&t->sh->intent[t->id], k + n, __ATOMIC_SEQ_CST);
+        size_t put = 1;
+        int rc = t->mode == MODE_BATCH
+                     ? weft_queue_put_many_until(t->q, m, n, &put, weft_time_deadline_ns(10000 * MS))
+                     : weft_queue_put_for(t->q, buf[0], m[0].len, 10000 * MS);
         if (rc != 0)
             return 200 + rc > 255 ? 255 : 200 + rc;
-        __atomic_store_n(&t->sh->committed[t->id], k + 1, __ATOMIC_SEQ_CST);
+        k += (uint32_t)put;
+        __atomic_store_n(&t->sh->committed[t->id], k, __ATOMIC_SEQ_CST);
+        /* Messages past the part put are made again, with new bytes:
+         * none of them was committed. */
+        __atomic_store_n(&t->sh->intent[t->id], k, __ATOMIC_SEQ_CST);
     }
     return 0;
 }
@@ -102,34 +127,48 @@ static int valid(const unsigned char *buf, size_t len)
            h.sum == checksum(buf + sizeof h, h.len, h.tag);
 }
 
-static int consume(weft_queue *q, struct shared *sh, struct log *lg, int reserve,
-                   int64_t deadline)
+/* Log one received message (its tag); 0, or 4 when the log is full. */
+static int log_msg(struct shared *sh, struct log *lg, const unsigned char *buf, size_t len)
 {
-    unsigned char buf[sizeof(struct head) + 300];
+    if (!valid(buf, len)) {
+        __atomic_fetch_add(&sh->bad, 1u, __ATOMIC_SEQ_CST);
+        return 0;
+    }
+    struct head h;
+    memcpy(&h, buf, sizeof h);
+    uint32_t n = lg->n;
+    if (n >= LOG_MAX)
+        return 4;
+    lg->tag[n] = h.tag;
+    __atomic_store_n(&lg->n, n + 1, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
+static int consume(weft_queue *q, struct shared *sh, struct log *lg, int mode, int64_t deadline)
+{
+    unsigned char buf[BATCH][sizeof(struct head) + 300] = {{0}};
+    weft_queue_msg m[BATCH];
+    for (int i = 0; i < BATCH; i++)
+        m[i] = (weft_queue_msg){buf[i], 0, sizeof buf[i]};
     for (;;) {
-        size_t len;
+        size_t got = 1;
         weft_queue_ticket tk = 0;
-        int rc = reserve ? weft_queue_reserve_until(q, buf, sizeof buf, &len, &tk, deadline)
-                         : weft_queue_get_until(q, buf, sizeof buf, &len, deadline);
+        int rc = mode == MODE_RESERVE
+                     ? weft_queue_reserve_until(q, buf[0], sizeof buf[0], &m[0].len, &tk, deadline)
+                 : mode == MODE_BATCH ? weft_queue_get_many_until(q, m, BATCH, &got, deadline)
+                                      : weft_queue_get_until(q, buf[0], sizeof buf[0], &m[0].len,
+                                                             deadline);
         if (rc == EPIPE || rc == EAGAIN || rc == ETIMEDOUT)
             return rc == EPIPE ? 0 : rc;
         if (rc != 0)
             return 100 + rc;
-        if (!valid(buf, len)) {
-            __atomic_fetch_add(&sh->bad, 1u, __ATOMIC_SEQ_CST);
-            continue;
-        }
-        struct head h;
-        memcpy(&h, buf, sizeof h);
-        uint32_t n = lg->n;
-        if (n >= LOG_MAX)
-            return 4;
-        lg->tag[n] = h.tag;
-        __atomic_store_n(&lg->n, n + 1, __ATOMIC_SEQ_CST);
-        if (reserve) {
+        for (size_t i = 0; i < got; i++)
+            if (log_msg(sh, lg, buf[i], m[i].len) != 0)
+                return 4;
+        if (mode == MODE_RESERVE) {
             if (weft_queue_ack(q, tk) != 0)
                 return 5;
-            __atomic_store_n(&lg->acked, n + 1, __ATOMIC_SEQ_CST);
+            __atomic_store_n(&lg->acked, lg->n, __ATOMIC_SEQ_CST);
         }
     }
 }
@@ -137,7 +176,7 @@ static int consume(weft_queue *q, struct shared *sh, struct log *lg, int reserve
 static int consumer(void *arg)
 {
     struct trial *t = (struct trial *)arg;
-    return consume(t->q, t->sh, &t->sh->log[t->id], t->reserve, weft_time_deadline_ns(10000 * MS));
+    return consume(t->q, t->sh, &t->sh->log[t->id], t->mode, weft_time_deadline_ns(10000 * MS));
 }
 
 /* Wait for pid until deadline; kill it if it is still there. Returns its
@@ -173,7 +212,7 @@ static void run_trial(uint64_t seed, struct totals *tot)
     t.sh = (struct shared *)shared_alloc(sizeof *t.sh);
     t.seed = seed;
     uint64_t rs = seed * 0x9e3779b97f4a7c15ull + 1;
-    t.reserve = (int)(next_rand(&rs) % 2);
+    t.mode = (int)(next_rand(&rs) % MODES);
     pid_t prod[NPROD], cons[NCONS];
     for (int i = 0; i < NCONS; i++) {
         t.id = i;
@@ -214,7 +253,7 @@ static void run_trial(uint64_t seed, struct totals *tot)
     }
     /* What the consumers left: the parent drains it (reaping a dead
      * consumer's reservations on the way). */
-    int rc = consume(t.q, t.sh, &t.sh->log[NCONS], t.reserve, weft_time_deadline_ns(10000 * MS));
+    int rc = consume(t.q, t.sh, &t.sh->log[NCONS], t.mode, weft_time_deadline_ns(10000 * MS));
     if (rc != 0) {
         (void)fprintf(stderr, "seed %llu: the final drain returned %d\n", (unsigned long long)seed, rc);
         tot->failed_exit++;
@@ -227,7 +266,7 @@ static void run_trial(uint64_t seed, struct totals *tot)
     for (int c = 0; c <= NCONS; c++) {
         const struct log *lg = &t.sh->log[c];
         uint32_t n = lg->n;
-        if (c == killed_cons && t.reserve) {
+        if (c == killed_cons && t.mode == MODE_RESERVE) {
             if (lg->acked < n)
                 ambiguous = (int)lg->tag[n - 1];
             n = lg->acked;
@@ -251,7 +290,8 @@ static void run_trial(uint64_t seed, struct totals *tot)
             if (seen[p][k] == 0 && k < t.sh->committed[p])
                 lost++;
         }
-    if (killed_cons >= 0 && !t.reserve && lost <= 1) {
+    long window = t.mode == MODE_GET ? 1 : t.mode == MODE_BATCH ? BATCH : 0;
+    if (killed_cons >= 0 && lost <= window) {
         tot->window_losses += lost; /* the documented at-most-once window */
         lost = 0;
     }
@@ -267,7 +307,8 @@ static void run_trial(uint64_t seed, struct totals *tot)
     }
     if (lost || tot->dup || tot->bad || tot->hang || tot->failed_exit)
         (void)fprintf(stderr, "trial seed %llu (%s, victim %d) failed: lost %ld\n", (unsigned long long)seed,
-               t.reserve ? "reserve" : "get", victim, lost);
+               t.mode == MODE_RESERVE ? "reserve" : t.mode == MODE_BATCH ? "batch" : "get", victim,
+               lost);
     shared_free(t.sh, sizeof *t.sh);
     weft_queue_free(t.q);
 }
@@ -290,7 +331,8 @@ WT_CASE(test_queue_kill_trials_lose_nothing, "stress") {
             break;
     }
     printf("queue kill trials: %ld (kills %ld: %ld producers, %ld consumers); lost %ld, "
-           "duplicated %ld, bad %ld, hung %ld, failed exits %ld; plain-get window losses %ld\n",
+           "duplicated %ld, bad %ld, hung %ld, failed exits %ld; get and get_many window losses "
+           "%ld\n",
            tot.trials, tot.kills, tot.producer_kills, tot.consumer_kills, tot.lost, tot.dup,
            tot.bad, tot.hang, tot.failed_exit, tot.window_losses);
     WT_EQ(tot.lost, 0);

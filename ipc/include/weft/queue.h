@@ -22,6 +22,9 @@
  *   - get commits at one instant. A consumer killed before it leaves the
  *     message to the others; killed after it, the message counts as
  *     delivered to that consumer: at most once.
+ *   - put_many commits its whole batch at one instant, as one put; a
+ *     get_many commits each message it takes as a get, so a consumer
+ *     killed in one may lose up to its batch.
  *   - reserve + ack (the reliable-queue pattern): a reserved message is
  *     hidden from other consumers until its reserver acks it (gone) or
  *     releases it (back in the queue). If the reserving thread dies first,
@@ -86,6 +89,13 @@ typedef struct weft_queue_opts {
 /* A reserved message, handed back to weft_queue_ack/release. */
 typedef uint64_t weft_queue_ticket;
 
+/* One message of a batch (weft_queue_put_many / get_many). */
+typedef struct weft_queue_msg {
+    void *buf;  /* put_many: the bytes (only read); get_many: where they go */
+    size_t len; /* put_many: the length; get_many: set to the length */
+    size_t cap; /* get_many: bytes buf holds (put_many ignores it) */
+} weft_queue_msg;
+
 /* weft_queue_create - make a queue. name NULL: anonymous, shared with
  * children forked afterwards; else a new named block ("/name"; see
  * weft/shm.h) that weft_queue_attach opens. opts NULL: defaults.
@@ -125,6 +135,22 @@ int weft_queue_put_until(weft_queue *q, const void *msg, size_t len, int64_t dea
 /* weft_queue_put_for - put_until with a relative timeout (EINVAL if < 0). */
 int weft_queue_put_for(weft_queue *q, const void *msg, size_t len, int64_t timeout_ns);
 
+/* weft_queue_put_many - put a batch: the longest prefix of msgs[0..n)
+ * that fits, committed at one instant (one put's commit, for the whole
+ * prefix: a process killed in the call leaves all of it visible or none);
+ * *put is its length. Costs about one put for the whole batch, so a
+ * producer with many messages at hand moves them at memcpy speed.
+ * Blocks:   until at least msgs[0] fits (n == 0: returns 0 at once).
+ * Returns:  0 with *put >= 1; EPIPE (closed); EMSGSIZE, EINVAL (msgs[0]
+ *           could never be put, as for weft_queue_put; such a message
+ *           later in msgs ends the prefix before it); EINVAL (put NULL, or
+ *           msgs NULL with n > 0); EPROTO. On an error *put is 0. */
+int weft_queue_put_many(weft_queue *q, const weft_queue_msg *msgs, size_t n, size_t *put);
+/* weft_queue_put_many_until - put_many, giving up at deadline_ns:
+ * ETIMEDOUT (nothing was put). */
+int weft_queue_put_many_until(weft_queue *q, const weft_queue_msg *msgs, size_t n, size_t *put,
+                              int64_t deadline_ns);
+
 /* weft_queue_get - take the message at the front into buf[0..cap), its
  * length into *len.
  * Blocks:   while the queue is empty and open.
@@ -144,6 +170,25 @@ int weft_queue_get_for(weft_queue *q, void *buf, size_t cap, size_t *len,
  * (*msg is non-NULL even for an empty message). Errors as get_until, and
  * ENOMEM (the message stays in the queue). */
 int weft_queue_get_alloc_until(weft_queue *q, void **msg, size_t *len, int64_t deadline_ns);
+
+/* weft_queue_get_many - take a batch: up to n messages from the front,
+ * message i into msgs[i].buf (msgs[i].cap bytes), its length into
+ * msgs[i].len; *got is how many. Taken under one hold of the consumers'
+ * lock, so they come in queue order with no other consumer's between.
+ * Each commits as a get does: a consumer killed in the call may have
+ * taken - and lost - any of them (at most n; see the top of this header).
+ * The batch ends early at an empty queue, or at a message longer than its
+ * buffer (it stays at the front, and msgs[*got].len tells its length).
+ * Blocks:   while the queue is empty and open (n == 0: returns 0 at once).
+ * Returns:  0 with *got >= 1; EMSGSIZE (the front message does not fit
+ *           msgs[0]: it stays, msgs[0].len tells its length); EPIPE (closed
+ *           and empty); EINVAL (got NULL, msgs NULL with n > 0, or a buf
+ *           NULL with cap > 0); EPROTO. On an error *got is 0. */
+int weft_queue_get_many(weft_queue *q, weft_queue_msg *msgs, size_t n, size_t *got);
+/* weft_queue_get_many_until - get_many, giving up at deadline_ns:
+ * ETIMEDOUT. */
+int weft_queue_get_many_until(weft_queue *q, weft_queue_msg *msgs, size_t n, size_t *got,
+                              int64_t deadline_ns);
 
 /* weft_queue_reserve_until - as get_until, but the message is only hidden:
  * *ticket names it for weft_queue_ack (done with it) or weft_queue_release
