@@ -18,7 +18,8 @@
  *   - attach returns 0, EPROTO or EAGAIN (magic still 0);
  *   - every operation on the attached handle and on the creator's returns
  *     one of its documented results (ASan checks the accesses);
- *   - a message got is no longer than the capacity;
+ *   - a message got is no longer than the capacity, nor than its buffer
+ *     in a get_many;
  *   - qsize never exceeds the bound on messages. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* also predefined by g++/clang++: C++ pass */
@@ -75,8 +76,23 @@ static void operate(weft_queue *q)
         if (rc == 0)
             FUZZ_CHECK(len <= cap);
     }
+    /* Batches: the first into buf, the others into 8 bytes each, so a
+     * damaged length must not be believed. */
+    unsigned char small[3][8] = {{0}};
+    weft_queue_msg m[4] = {{buf, 0, cap},
+                           {small[0], 0, sizeof small[0]},
+                           {small[1], 0, sizeof small[1]},
+                           {small[2], 0, sizeof small[2]}};
+    size_t n = 0;
+    int rc = weft_queue_get_many_until(q, m, 4, &n, soon);
+    OK(rc, 0, ETIMEDOUT, EPIPE, EPROTO);
+    FUZZ_CHECK(rc == 0 ? n >= 1 && n <= 4 : n == 0);
+    for (size_t i = 0; i < n; i++)
+        FUZZ_CHECK(m[i].len <= m[i].cap);
+    weft_queue_msg pm[2] = {{(void *)"batch", 5, 0}, {(void *)"ed", 2, 0}};
+    OK(weft_queue_put_many_until(q, pm, 2, &n, soon), 0, ETIMEDOUT, EPIPE, EPROTO);
     weft_queue_ticket t = 0;
-    int rc = weft_queue_reserve_until(q, buf, cap, &len, &t, soon);
+    rc = weft_queue_reserve_until(q, buf, cap, &len, &t, soon);
     OK(rc, 0, ETIMEDOUT, EPIPE, EPROTO, ENOBUFS, ENOTSUP);
     if (rc == 0) {
         FUZZ_CHECK(len <= cap);

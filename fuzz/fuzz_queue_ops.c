@@ -5,7 +5,9 @@
  * each consumer sees each producer's messages in order.
  *
  * Input: byte 0 is the shape (capacity 64 << (bits 0-1), max messages
- * 2 << (bits 2-3), max reservations 1 + (bits 4-5)). Then one operation per
+ * 2 << (bits 2-3), max reservations 1 + (bits 4-5); with bit 6 set,
+ * capacity (64 << (bits 0-1)) + 40 and max messages 3 << (bits 2-3), sizes
+ * that are not powers of two). Then one operation per
  * byte, at most MAX_OPS: bits 6-7 pick the actor (0, 1: threads; 2: the
  * process; 3: actor 0 again), bits 0-3 the operation, bits 4-5 its
  * argument a:
@@ -36,6 +38,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,7 +237,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
         return 0;
-    weft_queue_opts o = {(size_t)64 << (data[0] & 3), (size_t)2 << ((data[0] >> 2) & 3),
+    bool odd = (data[0] >> 6) & 1; /* shapes that take the division path */
+    weft_queue_opts o = {((size_t)64 << (data[0] & 3)) + (odd ? 40 : 0),
+                         (size_t)(odd ? 3 : 2) << ((data[0] >> 2) & 3),
                          1u + ((data[0] >> 4) & 3u), 0};
     weft_queue *q;
     FUZZ_CHECK(weft_queue_create(&q, NULL, &o) == 0);

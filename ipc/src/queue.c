@@ -12,7 +12,8 @@
  *   Producers hold `plock`; all they publish is `tail`, the number of
  *   messages committed. A put writes the bytes and the slot past tail, then
  *   commits with one store of tail+1: before it the message does not exist,
- *   after it it is whole. Free space is derived from the slots (the newest
+ *   after it it is whole. A put_many writes k messages so and commits them
+ *   all with one store of tail+k. Free space is derived from the slots (the newest
  *   slot's end, the oldest's start), never from a separate counter that a
  *   death between two stores could leave wrong.
  *
@@ -20,8 +21,11 @@
  *   reclaimed (producers read it to see free space); `rd` is the first
  *   READY message at or after head; every message in [head, rd) is LEASED
  *   or DONE. A get commits with one store to the slot's state (DONE, or
- *   LEASED+i for a reservation); moving rd and head afterwards is
- *   bookkeeping that anyone holding clock can redo from the states. So a
+ *   LEASED+i for a reservation), or, for the message at head, with the
+ *   store of head+1 that reclaims it; a get_many that takes k messages
+ *   from head (none reserved) commits them with one store of head+k.
+ *   Moving rd and head afterwards is bookkeeping that anyone holding clock
+ *   can redo from the states and head. So a
  *   consumer that dies holding clock leaves only stale bookkeeping, which
  *   the next holder rebuilds (repair(), on EOWNERDEAD).
  *
@@ -274,12 +278,22 @@ static uint64_t ring_off(const weft_queue *q, uint64_t pos)
     return q->cap_mask ? pos & q->cap_mask : pos % q->cap;
 }
 
-/* Whether a committed slot describes bytes inside the data ring. */
-static bool slot_ok(const weft_queue *q, const struct q_slot *s)
+/* A slot's position and length, read once: what is checked must be what
+ * is used, even if a damaged block changes under the reader. */
+struct span {
+    uint64_t start;
+    uint32_t len;
+};
+
+/* Read slot s and check that it describes bytes inside the data ring:
+ * true and *sp, or false (damaged). */
+static bool read_slot(const weft_queue *q, const struct q_slot *s, struct span *sp)
 {
-    uint64_t off = ring_off(q, s->start);
-    return s->start <= Q_POS_MAX && s->start % 8 == 0 && s->len <= q->cap &&
-           off + round8(s->len) <= q->cap;
+    sp->start = __atomic_load_n(&s->start, __ATOMIC_RELAXED);
+    sp->len = __atomic_load_n(&s->len, __ATOMIC_RELAXED);
+    uint64_t off = ring_off(q, sp->start);
+    return sp->start <= Q_POS_MAX && sp->start % 8 == 0 && sp->len <= q->cap &&
+           off + round8(sp->len) <= q->cap;
 }
 
 static bool state_ok(const weft_queue *q, uint32_t st)
@@ -496,9 +510,11 @@ static int put_space(const weft_queue *q, uint64_t tail, uint64_t head, uint64_t
         p += q->cap - off; /* never split: skip the ring's end */
     uint64_t oldest = p;
     if (tail != head) {
-        const struct q_slot *s = slot(q, head);
-        oldest = s->start;
-        if (!slot_ok(q, s) || oldest > last_end || last_end - oldest > q->cap)
+        struct span sp;
+        if (!read_slot(q, slot(q, head), &sp))
+            return EPROTO;
+        oldest = sp.start;
+        if (oldest > last_end || last_end - oldest > q->cap)
             return EPROTO;
     }
     if (p + r - oldest > q->cap)
@@ -548,10 +564,10 @@ static int put_locked(weft_queue *q, const weft_queue_msg *msgs, size_t n, size_
         return EPIPE;
     uint64_t end = 0;
     if (tail > 0) {
-        const struct q_slot *s = slot(q, tail - 1);
-        if (!slot_ok(q, s))
+        struct span sp;
+        if (!read_slot(q, slot(q, tail - 1), &sp))
             return EPROTO;
-        end = s->start + round8(s->len);
+        end = sp.start + round8(sp.len);
     }
     size_t k = 0;
     int rc = 0;
@@ -845,9 +861,10 @@ static int get_locked(weft_queue *q, const struct take *tk, uint64_t *seen_tail,
     if (seq == tail)
         return LOAD(&h->closed) ? EPIPE : EAGAIN;
     struct q_slot *s = slot(q, seq);
-    if (s->state != Q_ST_READY || !slot_ok(q, s))
+    struct span sp;
+    if (s->state != Q_ST_READY || !read_slot(q, s, &sp))
         return EPROTO;
-    size_t len = s->len;
+    size_t len = sp.len;
     *tk->len = len;
     if (!tk->alloc && len > tk->cap)
         return EMSGSIZE;
@@ -868,7 +885,7 @@ static int get_locked(weft_queue *q, const struct take *tk, uint64_t *seen_tail,
         *tk->alloc = dst;
     }
     if (len)
-        memcpy(dst, q->data + ring_off(q, s->start), len);
+        memcpy(dst, q->data + ring_off(q, sp.start), len);
     if (lease >= 0) {
         q->leases[lease].seq = seq;
         __atomic_store_n(&s->state, Q_ST_LEASED + (uint32_t)lease, __ATOMIC_SEQ_CST); /* commit */
@@ -911,11 +928,12 @@ static size_t take_run(weft_queue *q, weft_queue_msg *msgs, size_t n, uint64_t *
     size_t k = 0;
     for (; k < n && head + k < tail; k++) {
         const struct q_slot *s = slot(q, head + k);
-        if (s->state != Q_ST_READY || !slot_ok(q, s) || s->len > msgs[k].cap)
+        struct span sp;
+        if (s->state != Q_ST_READY || !read_slot(q, s, &sp) || sp.len > msgs[k].cap)
             break;
-        msgs[k].len = s->len;
-        if (s->len)
-            memcpy(msgs[k].buf, q->data + ring_off(q, s->start), s->len);
+        msgs[k].len = sp.len;
+        if (sp.len)
+            memcpy(msgs[k].buf, q->data + ring_off(q, sp.start), sp.len);
     }
     if (k == 0)
         return 0;

@@ -241,6 +241,8 @@ WT_CASE(test_queue_put_many_get_many, "unit valgrind") {
     WT_EQ(weft_queue_get_many(q, m, 3, &n), 0);
     WT_EQ(n, 2u);
     WT_TRUE(msg_check(b[0], m[0].len, 20) && msg_check(b[1], m[1].len, 20));
+    WT_EQ(m[2].len, msg_len(40)); /* msgs[*got].len: the one that ended it */
+    m[2].len = 0;
     WT_EQ(weft_queue_get_many(q, &m[2], 1, &n), EMSGSIZE);
     WT_EQ(n, 0u);
     WT_EQ(m[2].len, msg_len(40));
@@ -260,6 +262,7 @@ WT_CASE(test_queue_put_many_get_many, "unit valgrind") {
     WT_EQ(weft_queue_get_many(q, m, 3, &n), 0);
     WT_EQ(n, 2u);
     WT_EQ(weft_queue_get_many(q, m, 3, &n), EPIPE);
+    WT_EQ(n, 0u);
     weft_queue_free(q);
 }
 
@@ -847,6 +850,17 @@ static void damage_and_use(const char *name, size_t off, uint64_t v)
          * (ASan and Valgrind watch that). */
         (void)weft_queue_put_until(use[k], "x", 1, soon);
         (void)weft_queue_get_until(use[k], b, sizeof b, &len, soon);
+        /* Batches: small buffers, so a damaged length must not be
+         * believed; a put_many places past the damaged end. */
+        char mb[3][6] = {{0}};
+        weft_queue_msg m[3] = {{mb[0], 0, sizeof mb[0]}, {mb[1], 0, sizeof mb[1]},
+                               {mb[2], 0, sizeof mb[2]}};
+        size_t n = 0;
+        if (weft_queue_get_many_until(use[k], m, 3, &n, soon) == 0)
+            for (size_t i = 0; i < n; i++)
+                WT_LE(m[i].len, sizeof mb[i]);
+        weft_queue_msg pm[2] = {{(void *)"batch", 5, 0}, {(void *)"es", 2, 0}};
+        (void)weft_queue_put_many_until(use[k], pm, 2, &n, soon);
         if (weft_queue_reserve_until(use[k], b, sizeof b, &len, &t, soon) == 0)
             (void)weft_queue_release(use[k], t);
         (void)weft_queue_qsize(use[k]);

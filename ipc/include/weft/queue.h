@@ -22,9 +22,10 @@
  *   - get commits at one instant. A consumer killed before it leaves the
  *     message to the others; killed after it, the message counts as
  *     delivered to that consumer: at most once.
- *   - put_many commits its whole batch at one instant, as one put; a
- *     get_many commits each message it takes as a get, so a consumer
- *     killed in one may lose up to its batch.
+ *   - put_many commits its whole batch at one instant, as one put.
+ *     get_many commits the messages it takes from the front at one
+ *     instant, and any it takes past a reserved one each as a get: a
+ *     consumer killed in one may lose up to its batch.
  *   - reserve + ack (the reliable-queue pattern): a reserved message is
  *     hidden from other consumers until its reserver acks it (gone) or
  *     releases it (back in the queue). If the reserving thread dies first,
@@ -174,11 +175,13 @@ int weft_queue_get_alloc_until(weft_queue *q, void **msg, size_t *len, int64_t d
 /* weft_queue_get_many - take a batch: up to n messages from the front,
  * message i into msgs[i].buf (msgs[i].cap bytes), its length into
  * msgs[i].len; *got is how many. Taken under one hold of the consumers'
- * lock, so they come in queue order with no other consumer's between.
- * Each commits as a get does: a consumer killed in the call may have
+ * lock, so they come in queue order with no other consumer's between. The
+ * run taken from the front commits at one instant, messages taken past a
+ * reserved one each as a get: a consumer killed in the call may have
  * taken - and lost - any of them (at most n; see the top of this header).
- * The batch ends early at an empty queue, or at a message longer than its
- * buffer (it stays at the front, and msgs[*got].len tells its length).
+ * The batch ends early at an empty queue, at a message longer than its
+ * buffer (it stays at the front, and msgs[*got].len tells its length), or
+ * at damage (which the next call reports).
  * Blocks:   while the queue is empty and open (n == 0: returns 0 at once).
  * Returns:  0 with *got >= 1; EMSGSIZE (the front message does not fit
  *           msgs[0]: it stays, msgs[0].len tells its length); EPIPE (closed
