@@ -22,7 +22,9 @@
  *   SIGPIPE: sockets use MSG_NOSIGNAL. For a pipe, the sending thread
  *   blocks SIGPIPE around the write, and when the write fails with EPIPE it
  *   takes the SIGPIPE the write raised off the thread's pending set (unless
- *   one was pending before), so the process never sees it.
+ *   one was pending before), so the process never sees it - unless the
+ *   connection was made with WEFT_CONN_SIGPIPE_IGNORED, whose caller keeps
+ *   SIGPIPE harmless itself (checked when the connection is made).
  *
  *   Fork: every connection is on a list; in the child, one whose send_mu or
  *   recv_mu was held (by a thread that does not exist there) gets its locks
@@ -58,6 +60,7 @@ enum { RBUF_SIZE = 16384, IOV_MAX_SEND = 64 };
 struct weft_conn {
     int fd;
     bool can_read, can_write, is_socket;
+    bool sigpipe_ignored; /* WEFT_CONN_SIGPIPE_IGNORED: write without masking */
     bool forked_busy; /* set only in a forked child, before it has threads */
     uint64_t limit;   /* atomic */
 
@@ -161,7 +164,19 @@ static int read_some(const weft_conn *c, void *buf, size_t n, int64_t deadline_n
 
 /* ---- open / close ------------------------------------------------------ */
 
-static int conn_new(weft_conn **out, int fd, bool r, bool w)
+/* Whether SIGPIPE cannot end the process now: ignored, or blocked in the
+ * calling thread (WEFT_CONN_SIGPIPE_IGNORED's check when a connection is
+ * made). */
+static bool sigpipe_harmless(void)
+{
+    struct sigaction sa;
+    sigset_t mask;
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+        return true;
+    return pthread_sigmask(SIG_BLOCK, NULL, &mask) == 0 && sigismember(&mask, SIGPIPE) == 1;
+}
+
+static int conn_new(weft_conn **out, int fd, bool r, bool w, bool sigpipe_ignored)
 {
     (void)pthread_once(&atfork_once, install_atfork);
     weft_conn *c = (weft_conn *)calloc(1, sizeof *c);
@@ -172,6 +187,7 @@ static int conn_new(weft_conn **out, int fd, bool r, bool w)
     c->can_read = r;
     c->can_write = w;
     c->is_socket = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+    c->sigpipe_ignored = sigpipe_ignored;
     c->limit = WEFT_CONN_LIMIT_DEFAULT;
     weft_lock_init(&c->send_mu);
     weft_lock_init(&c->recv_mu);
@@ -187,7 +203,10 @@ static int conn_new(weft_conn **out, int fd, bool r, bool w)
 
 int weft_pipe_open(weft_conn **a, weft_conn **b, unsigned flags)
 {
-    if (!a || !b || (flags & ~WEFT_PIPE_DUPLEX))
+    if (!a || !b || (flags & ~(WEFT_PIPE_DUPLEX | WEFT_CONN_SIGPIPE_IGNORED)))
+        return EINVAL;
+    bool quiet = flags & WEFT_CONN_SIGPIPE_IGNORED;
+    if (quiet && !sigpipe_harmless())
         return EINVAL;
     int fds[2];
     bool duplex = flags & WEFT_PIPE_DUPLEX;
@@ -195,9 +214,9 @@ int weft_pipe_open(weft_conn **a, weft_conn **b, unsigned flags)
                    : pipe2(fds, O_CLOEXEC);
     if (r != 0)
         return errno;
-    int rc = conn_new(a, fds[0], true, duplex);
+    int rc = conn_new(a, fds[0], true, duplex, quiet);
     if (rc == 0) {
-        rc = conn_new(b, fds[1], duplex, true);
+        rc = conn_new(b, fds[1], duplex, true, quiet);
         if (rc == 0)
             return 0;
         (void)weft_conn_close(*a);
@@ -212,11 +231,15 @@ int weft_pipe_open(weft_conn **a, weft_conn **b, unsigned flags)
 
 int weft_conn_adopt(weft_conn **out, int fd, unsigned flags)
 {
-    if (!out || !flags || (flags & ~(WEFT_CONN_READ | WEFT_CONN_WRITE)))
+    unsigned all = WEFT_CONN_READ | WEFT_CONN_WRITE | WEFT_CONN_SIGPIPE_IGNORED;
+    if (!out || !(flags & (WEFT_CONN_READ | WEFT_CONN_WRITE)) || (flags & ~all))
+        return EINVAL;
+    bool quiet = flags & WEFT_CONN_SIGPIPE_IGNORED;
+    if (quiet && !sigpipe_harmless())
         return EINVAL;
     if (fcntl(fd, F_GETFD) == -1)
         return EBADF;
-    return conn_new(out, fd, flags & WEFT_CONN_READ, flags & WEFT_CONN_WRITE);
+    return conn_new(out, fd, flags & WEFT_CONN_READ, flags & WEFT_CONN_WRITE, quiet);
 }
 
 int weft_conn_close(weft_conn *c) WEFT_NO_THREAD_SAFETY_ANALYSIS
@@ -356,8 +379,8 @@ static int send_frame(weft_conn *c, const struct iovec *iov, int iovcnt, uint64_
         if (iov[i].iov_len)
             v[n++] = iov[i];
     weft_lock_acquire(&c->send_mu);
-    int rc = c->is_socket ? write_all(c, v, n, deadline_ns)
-                      : write_all_nosigpipe(c, v, n, deadline_ns);
+    int rc = c->is_socket || c->sigpipe_ignored ? write_all(c, v, n, deadline_ns)
+                                                : write_all_nosigpipe(c, v, n, deadline_ns);
     weft_lock_release(&c->send_mu);
     return rc;
 }

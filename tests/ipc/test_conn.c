@@ -85,7 +85,7 @@ WT_CASE(test_conn_bad_arguments, "unit valgrind")
 {
     weft_conn *a = NULL, *b = NULL;
     WT_EQ(weft_pipe_open(NULL, &b, 0), EINVAL);
-    WT_EQ(weft_pipe_open(&a, &b, 4), EINVAL);
+    WT_EQ(weft_pipe_open(&a, &b, 8), EINVAL);
     WT_EQ(weft_conn_adopt(&a, -1, WEFT_CONN_READ), EBADF);
     WT_EQ(weft_conn_adopt(&a, 0, 0), EINVAL);
     WT_EQ(weft_conn_adopt(&a, 0, 8), EINVAL);
@@ -444,6 +444,76 @@ WT_CASE(test_conn_send_to_closed_peer_is_epipe_without_sigpipe, "unit valgrind")
     WT_EQ(sigpipe_pending(), 0);
     WT_EQ(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
     weft_conn_close(w);
+}
+
+/* In a child, so the test process keeps SIGPIPE's default: with SIGPIPE
+ * ignored, or blocked, connections made with WEFT_CONN_SIGPIPE_IGNORED
+ * carry messages and say EPIPE to a closed pipe; the process lives. */
+static int child_sigpipe_ignored(void *arg)
+{
+    (void)arg;
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+        return 1;
+    for (unsigned duplex = 0; duplex <= WEFT_PIPE_DUPLEX; duplex++) {
+        weft_conn *r, *w;
+        if (weft_pipe_open(&r, &w, duplex | WEFT_CONN_SIGPIPE_IGNORED) != 0)
+            return 2;
+        char buf[8];
+        size_t n = 0;
+        if (weft_conn_send(w, "ping", 4) != 0 || weft_conn_recv(r, buf, sizeof buf, &n) != 0 ||
+            n != 4 || memcmp(buf, "ping", 4) != 0)
+            return 3;
+        weft_conn_close(r);
+        if (weft_conn_send(w, "x", 1) != EPIPE)
+            return 4;
+        weft_conn_close(w);
+    }
+    int fds[2];
+    weft_conn *a;
+    if (pipe(fds) != 0 ||
+        weft_conn_adopt(&a, fds[1], WEFT_CONN_WRITE | WEFT_CONN_SIGPIPE_IGNORED) != 0)
+        return 5;
+    (void)close(fds[0]);
+    if (weft_conn_send(a, "x", 1) != EPIPE)
+        return 6;
+    weft_conn_close(a);
+    /* Blocked instead of ignored: the write's SIGPIPE stays pending, the
+     * caller's to take. */
+    if (signal(SIGPIPE, SIG_DFL) == SIG_ERR)
+        return 7;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+        return 8;
+    weft_conn *r, *w;
+    if (weft_pipe_open(&r, &w, WEFT_CONN_SIGPIPE_IGNORED) != 0)
+        return 9;
+    weft_conn_close(r);
+    if (weft_conn_send(w, "x", 1) != EPIPE || sigpipe_pending() != 1)
+        return 10;
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0 || sig != SIGPIPE)
+        return 11;
+    weft_conn_close(w);
+    return 0;
+}
+
+WT_CASE(test_conn_sigpipe_ignored_flag, "unit valgrind")
+{
+    /* Here SIGPIPE has its default action and is not blocked: the flag's
+     * promise does not hold, and it is refused. */
+    WT_TRUE(signal(SIGPIPE, SIG_DFL) != SIG_ERR);
+    weft_conn *a = NULL, *b = NULL;
+    WT_EQ(weft_pipe_open(&a, &b, WEFT_CONN_SIGPIPE_IGNORED), EINVAL);
+    WT_TRUE(a == NULL && b == NULL);
+    int fds[2];
+    WT_EQ(pipe(fds), 0);
+    WT_EQ(weft_conn_adopt(&a, fds[1], WEFT_CONN_WRITE | WEFT_CONN_SIGPIPE_IGNORED), EINVAL);
+    WT_EQ(weft_conn_adopt(&a, fds[1], WEFT_CONN_SIGPIPE_IGNORED), EINVAL); /* no direction */
+    WT_EQ(close(fds[0]), 0);
+    WT_EQ(close(fds[1]), 0); /* left open by the refusals */
+    WT_EQ(reap(fork_child(child_sigpipe_ignored, NULL)), 0);
 }
 
 /* Handler calls, counted with a lock-free atomic (async-signal-safe). */

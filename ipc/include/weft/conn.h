@@ -51,8 +51,10 @@
  * returns ENOTRECOVERABLE.
  *
  * Signals: sending on a connection whose peer is gone returns EPIPE; it
- * never raises SIGPIPE, whatever the process's disposition of it. Waits are
- * restarted after signal handlers run. */
+ * never raises SIGPIPE, whatever the process's disposition of it (a pipe's
+ * sender blocks SIGPIPE around each write: two system calls, which
+ * WEFT_CONN_SIGPIPE_IGNORED saves a program that ignores SIGPIPE). Waits
+ * are restarted after signal handlers run. */
 #ifndef WEFT_CONN_H
 #define WEFT_CONN_H
 
@@ -80,21 +82,36 @@ typedef struct weft_conn weft_conn;
 #define WEFT_CONN_READ 1u
 #define WEFT_CONN_WRITE 2u
 
+/* Flag of weft_pipe_open and weft_conn_adopt: the program keeps SIGPIPE
+ * from ending it for as long as the connection sends - it ignores SIGPIPE
+ * (signal(SIGPIPE, SIG_IGN), as Python and Rust programs do) or every
+ * thread that sends on it blocks SIGPIPE - so a send writes without
+ * blocking SIGPIPE around the write: two system calls fewer a message on a
+ * pipe (sockets need none). A send to a pipe without a reader still
+ * returns EPIPE; if the program stops ignoring SIGPIPE, such a send ends it
+ * (the signal's default action). */
+#define WEFT_CONN_SIGPIPE_IGNORED 4u
+
 /* weft_pipe_open - make a pair of connected connections.
  * With WEFT_PIPE_DUPLEX, *a and *b each send to the other (a Unix stream
  * socket pair). Without it, *a only receives and *b only sends (a pipe):
  * Python's Pipe(duplex=False) returns (reader, writer) in the same order.
- * Descriptors are close-on-exec.
- * Returns:  0; EINVAL for NULL pointers or unknown flags; EMFILE, ENFILE,
- *           ENOMEM (nothing is left open). */
+ * Descriptors are close-on-exec. WEFT_CONN_SIGPIPE_IGNORED (see above)
+ * applies to both.
+ * Returns:  0; EINVAL for NULL pointers or unknown flags, or for
+ *           WEFT_CONN_SIGPIPE_IGNORED when SIGPIPE is neither ignored nor
+ *           blocked in the calling thread; EMFILE, ENFILE, ENOMEM (nothing
+ *           is left open). */
 int weft_pipe_open(weft_conn **a, weft_conn **b, unsigned flags);
 
 /* weft_conn_adopt - make a connection of the open descriptor fd (a pipe
  * end, a stream socket, a character device), which it then owns and
  * closes. flags say whether it receives (WEFT_CONN_READ), sends
- * (WEFT_CONN_WRITE) or both. fd may be blocking or not.
- * Returns:  0 and *out set; EINVAL for NULL out, no flags or unknown ones;
- *           EBADF when fd is not open; ENOMEM (fd is then left open). */
+ * (WEFT_CONN_WRITE) or both, and WEFT_CONN_SIGPIPE_IGNORED may be added.
+ * fd may be blocking or not.
+ * Returns:  0 and *out set; EINVAL for NULL out, no flags or unknown ones,
+ *           or WEFT_CONN_SIGPIPE_IGNORED as for weft_pipe_open; EBADF when
+ *           fd is not open; ENOMEM (fd is then left open). */
 int weft_conn_adopt(weft_conn **out, int fd, unsigned flags);
 
 /* weft_conn_close - close c's descriptor and free c. Messages c had read
