@@ -234,7 +234,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r.process = data[0] & 1;
     size_t workers = 1 + (data[0] >> 1) % 2;
     if (r.process) {
-        weft_ppool_opts o = {.max_workers = workers, .prefetch = 1u + (unsigned)((data[0] >> 2) % 2)};
+        weft_ppool_opts o = {.max_workers = workers, .prefetch = (unsigned)((data[0] >> 2) % 3)};
         FUZZ_CHECK(weft_ppool_create(&r.pp, &o) == 0);
     } else {
         weft_tpool_opts o = {.max_workers = workers};

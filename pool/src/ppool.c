@@ -5,7 +5,9 @@
  *     before its fork) and the FIFO of tasks sent to it whose results have
  *     not come back. A task is pending (the parent's list) or sent (one
  *     slot's FIFO) until its result arrives or its worker's death settles
- *     it. At most `prefetch` tasks are sent to a worker at once.
+ *     it. At most `prefetch` tasks are sent to a worker at once, or with
+ *     the adaptive default, as many as it runs in AHEAD_NS (see
+ *     slot_limit), and never more than its inbox holds.
  *   - Two threads the pool owns. The collector reads the result queue:
  *     results, skips, initializer failures, deaths and wake-ups all arrive
  *     there, so it has one place to block. It forks the workers (their
@@ -107,6 +109,13 @@ struct slot {
     size_t sent;         /* tasks sent to this worker process */
     bool dying;          /* DEATH reported by the watcher */
     bool closed;         /* inbox closed: the worker will end */
+    bool full;           /* its inbox refused a task: none until a result */
+    /* The adaptive prefetch (see slot_limit): the tasks sent ahead, the
+     * measured time a task takes, the last result's time, and whether the
+     * worker had its next task already when that result came. */
+    unsigned limit;
+    int64_t task_ns, last_ns;
+    bool busy;
 };
 
 struct weft_ppool {
@@ -245,10 +254,57 @@ static void unlock_and_deliver(weft_ppool *p) WEFT_RELEASE(p->mu)
 
 /* ---- sending tasks ---- */
 
+/* The adaptive prefetch (opts.prefetch 0): a worker is sent as many tasks
+ * ahead as it runs in about AHEAD_NS, from PREFETCH_MIN to PREFETCH_MAX.
+ * With tasks of a few microseconds the collector, which refills every
+ * inbox, is then rarely what a worker waits for: one refill that waits for
+ * a wake-up or a core (tens of microseconds on a loaded machine) no longer
+ * leaves the worker idle. With long tasks it stays at PREFETCH_MIN, so a
+ * task rarely waits behind another while a worker is free. */
+#define AHEAD_NS ((int64_t)50 * 1000)
+#define PREFETCH_MIN 2u
+#define PREFETCH_MAX 64u
+
+static unsigned slot_limit(const weft_ppool *p, const struct slot *s) WEFT_REQUIRES(p->mu)
+{
+    return p->o.prefetch != 0 ? p->o.prefetch : s->limit;
+}
+
+/* After a result of slot s's worker: measure the time its tasks take
+ * (the time between two results, when the worker had its next task
+ * queued at the first, so it did not wait between them) and set the
+ * slot's limit from it (see AHEAD_NS). */
+static void measure(weft_ppool *p, struct slot *s) WEFT_REQUIRES(p->mu)
+{
+    if (p->o.prefetch != 0)
+        return;
+    int64_t now = weft_time_now_ns();
+    if (s->busy && s->last_ns != 0) {
+        int64_t dt = now - s->last_ns;
+        s->task_ns = s->task_ns == 0 ? dt : (7 * s->task_ns + dt) / 8;
+        int64_t ahead = PREFETCH_MIN + AHEAD_NS / (s->task_ns > 0 ? s->task_ns : 1);
+        s->limit = ahead > (int64_t)PREFETCH_MAX ? PREFETCH_MAX : (unsigned)ahead;
+    }
+    s->last_ns = now;
+    s->busy = s->outstanding > 0; /* after this task's, counted off already */
+    s->full = false;
+}
+
 static bool slot_takes(const weft_ppool *p, const struct slot *s) WEFT_REQUIRES(p->mu)
 {
-    return s->proc != NULL && !s->dying && !s->closed && s->outstanding < p->o.prefetch &&
+    return s->proc != NULL && !s->dying && !s->closed && !s->full &&
+           s->outstanding < slot_limit(p, s) &&
            (p->o.max_tasks_per_child == 0 || s->sent < p->o.max_tasks_per_child);
+}
+
+/* Put t back at the front of the pending list. */
+static void push_front(weft_ppool *p, struct ptask *t) WEFT_REQUIRES(p->mu)
+{
+    t->next = p->pend_head;
+    p->pend_head = t;
+    if (p->pend_tail == NULL)
+        p->pend_tail = t;
+    __atomic_store_n(&p->npending, p->npending + 1, __ATOMIC_RELAXED);
 }
 
 static struct ptask *pop_pending(weft_ppool *p) WEFT_REQUIRES(p->mu)
@@ -286,9 +342,18 @@ static void dispatch(weft_ppool *p) WEFT_REQUIRES(p->mu)
         struct weft__task_msg m = {t->id, t->fn, t->deadline, t->f != NULL, 0};
         unsigned char *buf = t->arg - sizeof m; /* room left before arg */
         memcpy(buf, &m, sizeof m);
-        if (weft_queue_try_put(best->inbox, buf, sizeof m + t->len) != 0) {
-            /* The inbox is sized for prefetch tasks: only a damaged or
-             * closed inbox refuses; the worker is then as good as dead. */
+        int rc = weft_queue_try_put(best->inbox, buf, sizeof m + t->len);
+        if (rc == EAGAIN) {
+            /* Full: an adaptive inbox holds PREFETCH_MAX small tasks but
+             * fewer large ones. Send it on after the worker's next result
+             * (its future stays running: claimed). */
+            best->full = true;
+            push_front(p, t);
+            continue;
+        }
+        if (rc != 0) {
+            /* Only a damaged or closed inbox refuses: the worker is then
+             * as good as dead. */
             fail_task(p, t, EPIPE, 0, 0, false);
             continue;
         }
@@ -309,8 +374,17 @@ static int spawn_worker(weft_ppool *p, size_t i) WEFT_REQUIRES(p->mu)
     struct slot *s = &p->slots[i];
     weft_queue_opts qo;
     memset(&qo, 0, sizeof qo);
-    qo.capacity = (size_t)p->o.prefetch * (sizeof(struct weft__task_msg) + p->o.max_arg + 64) + 64;
-    qo.max_messages = p->o.prefetch + 1;
+    /* A fixed prefetch: room for that many tasks of any size. Adaptive:
+     * for PREFETCH_MIN of any size, or PREFETCH_MAX small ones. */
+    size_t big = sizeof(struct weft__task_msg) + p->o.max_arg + 64;
+    size_t small = sizeof(struct weft__task_msg) + 64;
+    if (p->o.prefetch != 0) {
+        qo.capacity = (size_t)p->o.prefetch * big + 64;
+        qo.max_messages = p->o.prefetch + 1;
+    } else {
+        qo.capacity = PREFETCH_MIN * big + PREFETCH_MAX * small;
+        qo.max_messages = PREFETCH_MAX + 1;
+    }
     qo.flags = WEFT_QUEUE_SIMPLE;
     int rc = weft_queue_create(&s->inbox, NULL, &qo);
     if (rc != 0)
@@ -339,6 +413,10 @@ static int spawn_worker(weft_ppool *p, size_t i) WEFT_REQUIRES(p->mu)
     s->sent = 0;
     s->dying = false;
     s->closed = false;
+    s->full = false;
+    s->limit = PREFETCH_MIN;
+    s->task_ns = s->last_ns = 0;
+    s->busy = false;
     p->live++;
     return 0;
 }
@@ -380,6 +458,7 @@ static void settle_msg(weft_ppool *p, struct slot *s, struct ptask *t,
     WEFT_REQUIRES(p->mu)
 {
     s->outstanding--;
+    measure(p, s);
     p->early_deaths = 0;
     struct outcome o = {NULL, NULL, false, m->rc, NULL, 0, false, 0, 0};
     if (m->kind == WEFT__MSG_SKIPPED) {
@@ -429,6 +508,7 @@ static void take_box(weft_ppool *p, size_t i) WEFT_REQUIRES(p->mu)
             settle_msg(p, s, t, &m, sh->box + sizeof m, len - sizeof m);
         } else { /* not what the worker wrote: its task's memory was scribbled on */
             s->outstanding--;
+            s->full = false;
             fail_task(p, t, EPROTO, 0, 0, false);
         }
     }
@@ -937,9 +1017,7 @@ static int fill_opts(weft_ppool_opts *o, const weft_ppool_opts *in)
         o->max_arg = (size_t)64 * 1024;
     if (o->max_result == 0)
         o->max_result = (size_t)64 * 1024;
-    if (o->prefetch == 0)
-        o->prefetch = 2;
-    if (o->max_workers > 4096 || o->prefetch > 64 || o->max_arg > (1u << 30) ||
+    if (o->max_workers > 4096 || o->prefetch > PREFETCH_MAX || o->max_arg > (1u << 30) ||
         o->max_result > (1u << 30) || (o->flags & ~WEFT_PPOOL_BREAK_ON_DEATH))
         return EINVAL;
     return 0;

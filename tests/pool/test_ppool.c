@@ -502,7 +502,7 @@ WT_CASE(test_ppool_stress_random_kills_lose_nothing, "stress")
     int total_kills = 0, total_failed = 0, total_ok = 0;
     for (int trial = 0; trial < trials; trial++) {
         struct trial t = {NULL, 0, 0, 0};
-        weft_ppool_opts o = {.max_workers = 3, .prefetch = (unsigned)(1 + trial % 3)};
+        weft_ppool_opts o = {.max_workers = 3, .prefetch = (unsigned)(trial % 4)}; /* 0: adaptive */
         WT_EQ(weft_ppool_create(&t.pool, &o), 0);
         int n = (int)wt_iters(400);
         weft_future **fs = (weft_future **)calloc((size_t)n, sizeof(weft_future *));
@@ -633,6 +633,63 @@ WT_CASE(test_ppool_queued_result_behind_an_unread_box, "unit valgrind")
         th[i] = spawn(submit_and_wait_loop, p);
     for (int i = 0; i < 2; i++)
         join(th[i]);
+    WT_EQ(weft_ppool_free(p), 0);
+    no_children_left();
+}
+
+/* The argument: n bytes, the first an int k; the result: k * k and the sum
+ * of the bytes, as struct answer (pid field). */
+static int sum_task(const void *arg, size_t len, void *out, size_t cap, size_t *out_len)
+{
+    int k;
+    if (len < sizeof k || cap < sizeof(struct answer))
+        return EINVAL;
+    memcpy(&k, arg, sizeof k);
+    int sum = 0;
+    for (size_t i = 0; i < len; i++)
+        sum += ((const unsigned char *)arg)[i];
+    struct answer a = {k * k, (pid_t)sum};
+    memcpy(out, &a, sizeof a);
+    *out_len = sizeof a;
+    return 0;
+}
+
+/* The adaptive prefetch (the default) sends a worker many short tasks
+ * ahead, but its inbox holds only two of max_arg's size: a large task it
+ * has no room for waits for a result and is sent then, never failed. Runs
+ * of tiny tasks deepen the prefetch first; then large and tiny ones mix. */
+WT_CASE(test_ppool_adaptive_prefetch_holds_large_tasks_back, "unit valgrind")
+{
+    enum { BIG = 16 * 1024 };
+    weft_ppool *p;
+    weft_ppool_opts o = {.max_workers = 1, .max_arg = BIG};
+    WT_EQ(weft_ppool_create(&p, &o), 0);
+    int n = (int)wt_iters(3000);
+    weft_future **fs = (weft_future **)calloc((size_t)n, sizeof(weft_future *));
+    unsigned char *arg = (unsigned char *)malloc(BIG);
+    WT_TRUE(fs != NULL && arg != NULL);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < n; i++) {
+            /* Round 0: tiny; round 1: every third task is BIG bytes. */
+            size_t len = round == 1 && i % 3 == 0 ? BIG : sizeof(int);
+            memset(arg, i & 0x7f, len);
+            memcpy(arg, &i, sizeof i);
+            WT_EQ(weft_ppool_submit(p, sum_task, arg, len, &fs[i]), 0);
+        }
+        for (int i = 0; i < n; i++) {
+            size_t len = round == 1 && i % 3 == 0 ? BIG : sizeof(int);
+            int sum = (int)(len - sizeof i) * (i & 0x7f);
+            for (size_t b = 0; b < sizeof i; b++)
+                sum += (int)((unsigned)i >> (8 * b) & 0xff);
+            pid_t got_sum = 0;
+            WT_EQ(square_of(fs[i], &got_sum), i * i);
+            WT_EQ(got_sum, (pid_t)sum);
+            weft_future_free(fs[i]);
+        }
+    }
+    free(arg);
+    free(fs);
+    WT_EQ(weft_ppool_replaced(p), 0u);
     WT_EQ(weft_ppool_free(p), 0);
     no_children_left();
 }
@@ -800,7 +857,7 @@ WT_CASE(test_ppool_stress_random_kills_while_waiting, "stress")
     int total_kills = 0, total_failed = 0, total_ok = 0;
     for (int trial = 0; trial < trials; trial++) {
         struct trial t = {NULL, 0, 0, 0};
-        weft_ppool_opts o = {.max_workers = 2, .prefetch = (unsigned)(1 + trial % 2)};
+        weft_ppool_opts o = {.max_workers = 2, .prefetch = (unsigned)(trial % 3)}; /* 0: adaptive */
         WT_EQ(weft_ppool_create(&t.pool, &o), 0);
         struct sync_trial st[2];
         pthread_t th[2];

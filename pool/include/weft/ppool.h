@@ -97,9 +97,12 @@ typedef struct weft_ppool_opts {
     size_t max_tasks_per_child; /* 0: workers live until shutdown */
     size_t max_arg;             /* largest argument (default 64 KiB) */
     size_t max_result;          /* largest result (default 64 KiB) */
-    unsigned prefetch;          /* tasks sent ahead to each worker (default 2,
-                                   at most 64); 1 gives the fairest spread
-                                   of long tasks */
+    /* Tasks sent ahead to each worker, at most 64; 1 gives the fairest
+     * spread of long tasks. 0 (the default) adapts: from 2 up to as many
+     * as the worker runs in about 50 us (64 tasks of a microsecond),
+     * measured as its results come in, and never more than two of
+     * max_arg's size. */
+    unsigned prefetch;
     unsigned flags;
 } weft_ppool_opts;
 
