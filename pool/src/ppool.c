@@ -31,6 +31,12 @@
  *     and the watcher's poll set are made with the pool. If the result
  *     queue itself fails, the collector breaks the pool and reaps the
  *     workers without it (reap_all).
+ *   - Submit does not wait for p->mu: it pushes the task onto `inbound`
+ *     (a lock-free stack) and takes p->mu only if it is free. Whoever
+ *     holds p->mu moves inbound tasks to the pending list before it
+ *     releases it, and looks again after (unlock_and_deliver), so a task
+ *     never waits for a holder that has gone. The collector stops only
+ *     when no submitter is between its check of shutdown and its push.
  *   - p->mu guards everything in this struct that changes. Outcomes are
  *     gathered under it and delivered by the collector, after it releases
  *     the lock: callbacks run in one thread, the one the header names, and
@@ -129,7 +135,7 @@ struct weft_ppool {
     struct weft__shared_slot *shared;
     weft_queue *results;
     struct outcome *outs, *outs_tail; /* settled, to deliver */
-    uint64_t next_id;
+    uint64_t next_id; /* atomic: submit takes ids without p->mu */
     size_t ndeadlines; /* unsettled tasks with a deadline */
     size_t replaced;
     unsigned early_deaths; /* workers in a row that died before a task */
@@ -154,6 +160,11 @@ struct weft_ppool {
     /* Threads in weft__ppool_help: the pool is freed only once they have
      * left (see weft__future_pin). */
     uint32_t helpers;
+    /* Submitted tasks not yet in the pending list, newest first (see
+     * take_inbound), and the submitters between their check of shutdown
+     * and broken and their push here (see work_left). */
+    struct ptask *inbound;
+    uint32_t submitting;
 };
 
 static __thread weft_ppool *collector_of; /* set in the collector thread */
@@ -233,10 +244,21 @@ static void fail_task(weft_ppool *p, struct ptask *t, int error, pid_t pid, int 
     free(t);
 }
 
-/* Release p->mu, then deliver the outcomes gathered under it: in the
- * collector. Any other thread leaves them to the collector and wakes it. */
-static void unlock_and_deliver(weft_ppool *p) WEFT_RELEASE(p->mu)
+static void dispatch(weft_ppool *p) WEFT_REQUIRES(p->mu);
+
+/* Whether submitted tasks wait in inbound. */
+static bool inbound_waiting(weft_ppool *p)
 {
+    return __atomic_load_n(&p->inbound, __ATOMIC_SEQ_CST) != NULL;
+}
+
+/* Release p->mu, then deliver the outcomes gathered under it: in the
+ * collector. Any other thread leaves them to the collector and wakes it.
+ * Sends the tasks submitted meanwhile first (inbound). */
+static void release_once(weft_ppool *p) WEFT_RELEASE(p->mu)
+{
+    if (inbound_waiting(p))
+        dispatch(p);
     if (collector_of != p) {
         bool wake = p->outs != NULL;
         weft_lock_release(&p->mu);
@@ -250,6 +272,21 @@ static void unlock_and_deliver(weft_ppool *p) WEFT_RELEASE(p->mu)
     p->outs = p->outs_tail = NULL;
     weft_lock_release(&p->mu);
     deliver(outs);
+}
+
+/* Release p->mu (release_once); then, if a task was pushed to inbound
+ * while a submitter found p->mu held, take p->mu again to send it, unless
+ * another thread holds it now (it will). The seq_cst fences pair with the
+ * one in submit: either the submitter's try-lock sees p->mu free, or the
+ * load of inbound here sees its task. */
+static void unlock_and_deliver(weft_ppool *p) WEFT_RELEASE(p->mu)
+{
+    for (;;) {
+        release_once(p);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (!inbound_waiting(p) || weft_lock_try_acquire(&p->mu) != 0)
+            return;
+    }
 }
 
 /* ---- sending tasks ---- */
@@ -318,9 +355,44 @@ static struct ptask *pop_pending(weft_ppool *p) WEFT_REQUIRES(p->mu)
     return t;
 }
 
-/* Send pending tasks to workers with room. */
+/* Move the tasks pushed to inbound to the end of the pending list, in the
+ * order they were pushed; in a broken pool, fail them (EPIPE) instead, as
+ * break_pool failed the pending ones. */
+static void take_inbound(weft_ppool *p) WEFT_REQUIRES(p->mu)
+{
+    struct ptask *t = __atomic_exchange_n(&p->inbound, (struct ptask *)NULL, __ATOMIC_SEQ_CST);
+    struct ptask *first = NULL;
+    while (t != NULL) { /* reverse: oldest first */
+        struct ptask *next = t->next;
+        t->next = first;
+        first = t;
+        t = next;
+    }
+    size_t n = 0;
+    while (first != NULL) {
+        t = first;
+        first = t->next;
+        t->next = NULL;
+        if (t->deadline != WEFT_DEADLINE_NEVER)
+            p->ndeadlines++;
+        if (p->broken != 0) {
+            fail_task(p, t, EPIPE, 0, 0, false);
+            continue;
+        }
+        if (p->pend_tail != NULL)
+            p->pend_tail->next = t;
+        else
+            p->pend_head = t;
+        p->pend_tail = t;
+        n++;
+    }
+    __atomic_store_n(&p->npending, p->npending + n, __ATOMIC_RELAXED);
+}
+
+/* Send pending tasks (inbound ones too) to workers with room. */
 static void dispatch(weft_ppool *p) WEFT_REQUIRES(p->mu)
 {
+    take_inbound(p);
     while (p->pend_head != NULL && p->broken == 0) {
         struct slot *best = NULL;
         for (size_t i = 0; i < p->nslots; i++) {
@@ -433,7 +505,7 @@ static void wake_watcher(weft_ppool *p)
 static void break_pool(weft_ppool *p, int why) WEFT_REQUIRES(p->mu)
 {
     if (p->broken == 0)
-        p->broken = why;
+        __atomic_store_n(&p->broken, why, __ATOMIC_SEQ_CST); /* submit reads it unlocked */
     while (p->pend_head != NULL)
         fail_task(p, pop_pending(p), EPIPE, 0, 0, false);
     for (size_t i = 0; i < p->nslots; i++) {
@@ -681,9 +753,18 @@ static void on_message(weft_ppool *p, const unsigned char *buf, size_t len) WEFT
     settle_msg(p, s, t, &m, buf + sizeof m, len - sizeof m);
 }
 
-static bool work_left(const weft_ppool *p) WEFT_REQUIRES(p->mu)
+/* Whether a submitter may still push a task (see submit): it counts
+ * itself in `submitting` before it reads shutdown and broken, and leaves
+ * after its push. Read in that order: once no submitter is counted, every
+ * push made is in inbound, and later submitters see the flags. */
+static bool incoming(weft_ppool *p)
 {
-    if (p->pend_head != NULL)
+    return __atomic_load_n(&p->submitting, __ATOMIC_SEQ_CST) != 0 || inbound_waiting(p);
+}
+
+static bool work_left(weft_ppool *p) WEFT_REQUIRES(p->mu)
+{
+    if (p->pend_head != NULL || incoming(p))
         return true;
     for (size_t i = 0; i < p->nslots; i++)
         if (p->slots[i].head != NULL)
@@ -716,7 +797,7 @@ static int collector_main(void *arg)
     weft_lock_acquire(&p->mu);
     for (size_t i = 0; i < p->nslots && p->start_error == 0; i++)
         p->start_error = spawn_worker(p, i);
-    weft_lock_release(&p->mu);
+    unlock_and_deliver(p);
     weft_event_set(&p->started);
     for (;;) {
         size_t len = 0;
@@ -726,6 +807,11 @@ static int collector_main(void *arg)
             on_message(p, p->cbuf, len);
         else
             reap_all(p, rc);
+        take_inbound(p);
+        /* Tasks and no worker (a task submitted during shutdown, after the
+         * last worker died and was not replaced): fork. */
+        if (p->live == 0 && p->pend_head != NULL && p->broken == 0 && p->respawn_at == 0)
+            p->respawn_at = weft_time_now_ns();
         respawn(p);
         dispatch(p);
         if ((p->shutdown || p->broken != 0) && !work_left(p)) {
@@ -737,7 +823,7 @@ static int collector_main(void *arg)
                 }
             }
         }
-        bool stop = (p->shutdown || p->broken != 0) && p->live == 0;
+        bool stop = (p->shutdown || p->broken != 0) && p->live == 0 && !incoming(p);
         if (stop)
             p->stopping = true;
         unlock_and_deliver(p);
@@ -851,7 +937,7 @@ void weft__ppool_help(weft_future *f, int64_t deadline_ns)
                __atomic_compare_exchange_n(&sh->watching, &none, seq, false, __ATOMIC_SEQ_CST,
                                            __ATOMIC_SEQ_CST);
     }
-    weft_lock_release(&p->mu);
+    unlock_and_deliver(p);
     if (sent) {
         for (uint32_t n = 0; n < WEFT_PPOOL_HELP_SPINS; n++) {
             /* The message is committed (finished): in the box if boxed
@@ -937,9 +1023,10 @@ static int watcher_main(void *arg)
     for (;;) {
         weft_lock_acquire(&p->mu);
         if (p->stopping) {
-            weft_lock_release(&p->mu);
+            unlock_and_deliver(p);
             break;
         }
+        dispatch(p); /* tasks submitted with a deadline: count them in first */
         int64_t next = expire(p, weft_time_now_ns());
         if (p->respawn_at != 0 && p->respawn_at != woke_for && p->respawn_at < next)
             next = p->respawn_at;
@@ -995,7 +1082,7 @@ static int watcher_main(void *arg)
             struct weft__result_msg m = {WEFT__MSG_DEATH, (uint32_t)which[j], gens[j], 0, 0};
             deaths[nd++] = m;
         }
-        weft_lock_release(&p->mu);
+        unlock_and_deliver(p);
         for (size_t j = 0; j < nd; j++)
             (void)weft_queue_put(p->results, &deaths[j], sizeof deaths[j]);
     }
@@ -1100,7 +1187,7 @@ int weft_ppool_create(weft_ppool **out, const weft_ppool_opts *opts)
     if (rc != 0) {
         /* Undo: the collector ends its workers and itself. */
         weft_lock_acquire(&p->mu);
-        p->shutdown = true;
+        __atomic_store_n(&p->shutdown, true, __ATOMIC_SEQ_CST);
         break_pool(p, rc);
         unlock_and_deliver(p);
         struct weft__result_msg m = {WEFT__MSG_WAKE, 0, 0, 0, 0};
@@ -1110,7 +1197,7 @@ int weft_ppool_create(weft_ppool **out, const weft_ppool_opts *opts)
             struct slot *s = &p->slots[i];
             uint32_t gen = s->gen;
             weft_proc *proc = s->proc;
-            weft_lock_release(&p->mu);
+            unlock_and_deliver(p);
             if (proc == NULL)
                 continue;
             (void)weft_proc_join(proc, NULL);
@@ -1162,31 +1249,42 @@ int weft_ppool_submit_until(weft_ppool *p, weft_ptask_fn fn, const void *arg, si
         t->f->ppool_forks = __atomic_load_n(&ppool_forks, __ATOMIC_RELAXED);
         (void)weft_future_ref(t->f);
     }
-    weft_lock_acquire(&p->mu);
-    int rc = p->broken ? EPIPE : p->shutdown ? ESHUTDOWN : 0;
+    /* Counted in submitting before the flags are read (see incoming). */
+    __atomic_fetch_add(&p->submitting, 1u, __ATOMIC_SEQ_CST);
+    int rc = __atomic_load_n(&p->broken, __ATOMIC_SEQ_CST) != 0        ? EPIPE
+             : __atomic_load_n(&p->shutdown, __ATOMIC_SEQ_CST) ? ESHUTDOWN
+                                                               : 0;
+    if (rc == 0) {
+        t->id = __atomic_fetch_add(&p->next_id, 1u, __ATOMIC_RELAXED);
+        if (t->f != NULL)
+            t->f->task_id = t->id; /* before the caller has f */
+        if (out != NULL)
+            *out = t->f;
+        struct ptask *head = __atomic_load_n(&p->inbound, __ATOMIC_RELAXED);
+        do
+            t->next = head;
+        while (!__atomic_compare_exchange_n(&p->inbound, &head, t, true, __ATOMIC_SEQ_CST,
+                                            __ATOMIC_RELAXED));
+    }
+    __atomic_fetch_sub(&p->submitting, 1u, __ATOMIC_SEQ_CST);
+    if (rc != 0 || __atomic_load_n(&p->shutdown, __ATOMIC_SEQ_CST)) {
+        /* A collector that saw this thread counted, while shutting down,
+         * waits for a message before it looks again. A full queue has
+         * messages for it already (and a stopped collector reads none). */
+        struct weft__result_msg m = {WEFT__MSG_WAKE, 0, 0, 0, 0};
+        (void)weft_queue_try_put(p->results, &m, sizeof m);
+    }
     if (rc != 0) {
-        weft_lock_release(&p->mu);
         weft_future_free(t->f); /* the caller's reference; task_free drops the task's */
         task_free(t);
         return rc;
     }
-    t->id = p->next_id++;
-    if (t->f != NULL)
-        t->f->task_id = t->id; /* before the caller has f */
-    if (p->pend_tail != NULL)
-        p->pend_tail->next = t;
-    else
-        p->pend_head = t;
-    p->pend_tail = t;
-    __atomic_store_n(&p->npending, p->npending + 1, __ATOMIC_RELAXED);
-    bool timed = task_deadline_ns != WEFT_DEADLINE_NEVER;
-    if (timed)
-        p->ndeadlines++;
-    if (out != NULL)
-        *out = t->f;
-    dispatch(p);
-    unlock_and_deliver(p);
-    if (timed)
+    /* Send it now if p->mu is free; else its holder will (see
+     * unlock_and_deliver, whose fence pairs with this one). */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (weft_lock_try_acquire(&p->mu) == 0)
+        unlock_and_deliver(p);
+    if (task_deadline_ns != WEFT_DEADLINE_NEVER)
         wake_watcher(p);
     return 0;
 }
@@ -1200,8 +1298,9 @@ int weft_ppool_submit(weft_ppool *p, weft_ptask_fn fn, const void *arg, size_t l
 int weft_ppool_shutdown(weft_ppool *p, unsigned flags)
 {
     weft_lock_acquire(&p->mu);
-    p->shutdown = true;
+    __atomic_store_n(&p->shutdown, true, __ATOMIC_SEQ_CST); /* submit reads it unlocked */
     if (flags & WEFT_POOL_CANCEL_PENDING) {
+        take_inbound(p);
         while (p->pend_head != NULL) {
             struct ptask *t = pop_pending(p);
             if (t->claimed) {
@@ -1263,7 +1362,7 @@ size_t weft_ppool_workers(weft_ppool *p, pid_t *pids, size_t cap)
             pids[n] = weft_proc_pid(s->proc);
         n++;
     }
-    weft_lock_release(&p->mu);
+    unlock_and_deliver(p);
     return n;
 }
 
@@ -1271,7 +1370,7 @@ int weft_ppool_broken(weft_ppool *p)
 {
     weft_lock_acquire(&p->mu);
     int b = p->broken;
-    weft_lock_release(&p->mu);
+    unlock_and_deliver(p);
     return b;
 }
 
@@ -1279,6 +1378,6 @@ size_t weft_ppool_replaced(weft_ppool *p)
 {
     weft_lock_acquire(&p->mu);
     size_t n = p->replaced;
-    weft_lock_release(&p->mu);
+    unlock_and_deliver(p);
     return n;
 }

@@ -887,4 +887,96 @@ WT_CASE(test_ppool_stress_random_kills_while_waiting, "stress")
     WT_LE(total_failed, total_kills);
 }
 
+
+/* Submitters racing a shutdown or a break: submit pushes its task without
+ * waiting for the pool's lock, so these check that a task accepted just as
+ * the pool stops is still run (or cancelled, or failed for the break) and
+ * that no submitter gets a task accepted after a refusal. */
+struct racer {
+    weft_ppool *pool;
+    int id;
+    weft_future *fs[300];
+    int vals[300];
+    int accepted, refused_with;
+};
+
+static void *race_submitter(void *arg)
+{
+    struct racer *r = (struct racer *)arg;
+    for (int i = 0; i < 300; i++) {
+        int v = r->id * 1000 + i;
+        weft_future *f = NULL;
+        /* Every fourth task without a future: its result is dropped. */
+        int rc = weft_ppool_submit(r->pool, quick_task, &v, sizeof v, i % 4 == 3 ? NULL : &f);
+        if (rc != 0) {
+            WT_TRUE(rc == ESHUTDOWN || rc == EPIPE);
+            if (r->refused_with == 0)
+                r->refused_with = rc;
+            WT_EQ(rc, r->refused_with); /* never accepted again */
+            continue;
+        }
+        WT_EQ(r->refused_with, 0);
+        r->vals[r->accepted] = v;
+        r->fs[r->accepted++] = f;
+    }
+    return NULL;
+}
+
+WT_CASE(test_ppool_stress_submits_race_shutdown_and_break, "stress")
+{
+    int trials = (int)wt_iters(24);
+    uint32_t seed = 777;
+    int cancelled = 0, failed = 0, ran = 0, refused = 0;
+    for (int trial = 0; trial < trials; trial++) {
+        int mode = trial % 3; /* 0: shutdown; 1: cancelling shutdown; 2: break */
+        weft_ppool *p;
+        weft_ppool_opts o = {.max_workers = 2, .flags = mode == 2 ? WEFT_PPOOL_BREAK_ON_DEATH : 0u};
+        WT_EQ(weft_ppool_create(&p, &o), 0);
+        struct racer r[3];
+        pthread_t th[3];
+        for (int k = 0; k < 3; k++) {
+            memset(&r[k], 0, sizeof r[k]);
+            r[k].pool = p;
+            r[k].id = k;
+            th[k] = spawn(race_submitter, &r[k]);
+        }
+        sleep_ns((int64_t)(next_rand(&seed) % 400) * 1000);
+        if (mode == 2) {
+            pid_t pid = 0;
+            if (weft_ppool_workers(p, &pid, 1) >= 1)
+                (void)kill(pid, SIGKILL);
+        } else {
+            WT_EQ(weft_ppool_shutdown(p, mode == 1 ? WEFT_POOL_CANCEL_PENDING : 0u), 0);
+        }
+        for (int k = 0; k < 3; k++)
+            join(th[k]);
+        for (int k = 0; k < 3; k++) {
+            refused += 300 - r[k].accepted;
+            for (int i = 0; i < r[k].accepted; i++) {
+                weft_future *f = r[k].fs[i];
+                if (f == NULL)
+                    continue;
+                /* A lost task fails here rather than hanging the test. */
+                WT_EQ(weft_future_wait_for(f, 10000 * MS), 0);
+                int got = square_of(f, NULL);
+                if (got == -ECANCELED) {
+                    WT_EQ(mode, 1);
+                    cancelled++;
+                } else if (got == -EOWNERDEAD || got == -EPIPE) {
+                    WT_EQ(mode, 2);
+                    failed++;
+                } else {
+                    WT_EQ(got, r[k].vals[i] * r[k].vals[i]);
+                    ran++;
+                }
+                weft_future_free(f);
+            }
+        }
+        WT_EQ(weft_ppool_free(p), 0);
+        no_children_left();
+    }
+    printf("submit races: %d trials, %d ran, %d cancelled, %d failed by a break, %d refused\n",
+           trials, ran, cancelled, failed, refused);
+}
+
 WT_MAIN()
