@@ -842,6 +842,17 @@ static int collector_main(void *arg)
 #define WEFT_PPOOL_HELP_SPINS 2000
 #endif
 
+/* Pauses it spins at most (about 500 us) while its task is the next one
+ * its worker will start: the worker is finishing the task before, or is
+ * waking up - which on a virtual machine with an idle CPU can take
+ * hundreds of microseconds. A waiter that slept instead would be woken
+ * through the collector, two such wake-ups more, and the worker, idle
+ * that long, would be asleep again for the next task: one slow round trip
+ * made the next ones slow. */
+#ifndef WEFT_PPOOL_HELP_NEXT_SPINS
+#define WEFT_PPOOL_HELP_NEXT_SPINS 20000
+#endif
+
 /* The worker slot and number of the sent task `id`; false if it is not
  * with a worker (pending, or settled). */
 static bool find_sent(const weft_ppool *p, uint64_t id, size_t *slot, uint64_t *seq)
@@ -939,7 +950,11 @@ void weft__ppool_help(weft_future *f, int64_t deadline_ns)
     }
     unlock_and_deliver(p);
     if (sent) {
-        for (uint32_t n = 0; n < WEFT_PPOOL_HELP_SPINS; n++) {
+        uint32_t spins = WEFT_PPOOL_HELP_SPINS;
+        for (uint32_t n = 0; n < spins; n++) {
+            if (n == WEFT_PPOOL_HELP_SPINS - 1 &&
+                __atomic_load_n(&sh->started, __ATOMIC_ACQUIRE) + 1 == seq)
+                spins = WEFT_PPOOL_HELP_NEXT_SPINS; /* not started, and next */
             /* The message is committed (finished): in the box if boxed
              * is seq, else in the result queue. */
             if (__atomic_load_n(&sh->boxed, __ATOMIC_SEQ_CST) >= seq ||
