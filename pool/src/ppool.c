@@ -35,9 +35,14 @@
  *     (a lock-free stack) and takes p->mu only if it is free. Whoever
  *     holds p->mu moves inbound tasks to the pending list before it
  *     releases it, and looks again after (unlock_and_deliver), so a task
- *     never waits for a holder that has gone. The collector stops only
- *     when no submitter is between its check of shutdown and its push.
- *   - p->mu guards everything in this struct that changes. Outcomes are
+ *     never waits for a holder that has gone (after RELEASE_ROUNDS of
+ *     that, it wakes the collector instead). The collector stops only
+ *     when no submitter is between its check of shutdown and its push,
+ *     and no task is pending.
+ *   - p->mu guards everything in this struct that changes, but for
+ *     inbound, submitting and next_id (atomics), and shutdown, broken and
+ *     stopping, written under it with atomic stores that submit reads
+ *     without it. Outcomes are
  *     gathered under it and delivered by the collector, after it releases
  *     the lock: callbacks run in one thread, the one the header names, and
  *     may submit or shut the pool down (NOWAIT). Other threads that gather
@@ -274,17 +279,30 @@ static void release_once(weft_ppool *p) WEFT_RELEASE(p->mu)
     deliver(outs);
 }
 
+/* Rounds a releasing thread sends newly pushed tasks before it leaves
+ * that to the collector (a thread that only waited for a result must not
+ * be kept sending by a stream of submits). */
+#define RELEASE_ROUNDS 8
+
 /* Release p->mu (release_once); then, if a task was pushed to inbound
  * while a submitter found p->mu held, take p->mu again to send it, unless
  * another thread holds it now (it will). The seq_cst fences pair with the
  * one in submit: either the submitter's try-lock sees p->mu free, or the
- * load of inbound here sees its task. */
+ * load of inbound here sees its task. After RELEASE_ROUNDS, a WAKE hands
+ * the task to the collector (a full queue: it has messages already). */
 static void unlock_and_deliver(weft_ppool *p) WEFT_RELEASE(p->mu)
 {
-    for (;;) {
+    for (int round = 0;; round++) {
         release_once(p);
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        if (!inbound_waiting(p) || weft_lock_try_acquire(&p->mu) != 0)
+        if (!inbound_waiting(p))
+            return;
+        if (round == RELEASE_ROUNDS) {
+            struct weft__result_msg m = {WEFT__MSG_WAKE, 0, 0, 0, 0};
+            (void)weft_queue_try_put(p->results, &m, sizeof m);
+            return;
+        }
+        if (weft_lock_try_acquire(&p->mu) != 0)
             return;
     }
 }
@@ -324,7 +342,6 @@ static void measure(weft_ppool *p, struct slot *s) WEFT_REQUIRES(p->mu)
     }
     s->last_ns = now;
     s->busy = s->outstanding > 0; /* after this task's, counted off already */
-    s->full = false;
 }
 
 static bool slot_takes(const weft_ppool *p, const struct slot *s) WEFT_REQUIRES(p->mu)
@@ -389,6 +406,31 @@ static void take_inbound(weft_ppool *p) WEFT_REQUIRES(p->mu)
     __atomic_store_n(&p->npending, p->npending + n, __ATOMIC_RELAXED);
 }
 
+/* Put t's message into slot s's inbox. A task with a future not sent
+ * before (claimed) is checked and moved to running under f->mu, which
+ * weft_future_cancel takes too: a cancel comes before (ECANCELED, nothing
+ * sent) or after the send (too late: running). EAGAIN: the inbox is full,
+ * nothing changed. */
+static int send_task(struct slot *s, struct ptask *t)
+{
+    struct weft__task_msg m = {t->id, t->fn, t->deadline, t->f != NULL, 0};
+    unsigned char *buf = t->arg - sizeof m; /* room left before arg */
+    memcpy(buf, &m, sizeof m);
+    if (t->f == NULL || t->claimed)
+        return weft_queue_try_put(s->inbox, buf, sizeof m + t->len);
+    weft_future *f = t->f;
+    weft_lock_acquire(&f->mu);
+    int rc = weft_future_state_get(f) == WEFT_FUTURE_PENDING
+                 ? weft_queue_try_put(s->inbox, buf, sizeof m + t->len)
+                 : ECANCELED;
+    if (rc == 0)
+        rc = weft_future_set_running(f); /* pending, and f->mu held: 0 */
+    weft_lock_release(&f->mu);
+    if (rc == 0)
+        t->claimed = true;
+    return rc;
+}
+
 /* Send pending tasks (inbound ones too) to workers with room. */
 static void dispatch(weft_ppool *p) WEFT_REQUIRES(p->mu)
 {
@@ -403,22 +445,16 @@ static void dispatch(weft_ppool *p) WEFT_REQUIRES(p->mu)
         if (best == NULL)
             return;
         struct ptask *t = pop_pending(p);
-        if (t->f != NULL && !t->claimed && weft_future_set_running(t->f) != 0) {
-            /* Cancelled while pending. */
+        int rc = send_task(best, t);
+        if (rc == ECANCELED) { /* cancelled while pending */
             if (t->deadline != WEFT_DEADLINE_NEVER)
                 p->ndeadlines--;
             task_free(t);
             continue;
         }
-        t->claimed = true;
-        struct weft__task_msg m = {t->id, t->fn, t->deadline, t->f != NULL, 0};
-        unsigned char *buf = t->arg - sizeof m; /* room left before arg */
-        memcpy(buf, &m, sizeof m);
-        int rc = weft_queue_try_put(best->inbox, buf, sizeof m + t->len);
         if (rc == EAGAIN) {
             /* Full: an adaptive inbox holds PREFETCH_MAX small tasks but
-             * fewer large ones. Send it on after the worker's next result
-             * (its future stays running: claimed). */
+             * fewer large ones. Send it after the worker's next result. */
             best->full = true;
             push_front(p, t);
             continue;
@@ -446,12 +482,14 @@ static int spawn_worker(weft_ppool *p, size_t i) WEFT_REQUIRES(p->mu)
     struct slot *s = &p->slots[i];
     weft_queue_opts qo;
     memset(&qo, 0, sizeof qo);
-    /* A fixed prefetch: room for that many tasks of any size. Adaptive:
-     * for PREFETCH_MIN of any size, or PREFETCH_MAX small ones. */
+    /* A fixed prefetch: room for that many tasks of any size (one more:
+     * a message is never split at the ring's end, and the space skipped
+     * there is less than one). Adaptive: for PREFETCH_MIN of any size, or
+     * PREFETCH_MAX small ones. */
     size_t big = sizeof(struct weft__task_msg) + p->o.max_arg + 64;
     size_t small = sizeof(struct weft__task_msg) + 64;
     if (p->o.prefetch != 0) {
-        qo.capacity = (size_t)p->o.prefetch * big + 64;
+        qo.capacity = ((size_t)p->o.prefetch + 1) * big + 64;
         qo.max_messages = p->o.prefetch + 1;
     } else {
         qo.capacity = PREFETCH_MIN * big + PREFETCH_MAX * small;
@@ -530,6 +568,7 @@ static void settle_msg(weft_ppool *p, struct slot *s, struct ptask *t,
     WEFT_REQUIRES(p->mu)
 {
     s->outstanding--;
+    s->full = false; /* the worker took this task from its inbox */
     measure(p, s);
     p->early_deaths = 0;
     struct outcome o = {NULL, NULL, false, m->rc, NULL, 0, false, 0, 0};
@@ -682,6 +721,10 @@ static void respawn(weft_ppool *p) WEFT_REQUIRES(p->mu)
         if (p->slots[i].proc != NULL)
             continue;
         if (spawn_worker(p, i) != 0) {
+            if (p->live == 0) { /* as on_death: no worker left, none to be had */
+                break_pool(p, EAGAIN);
+                return;
+            }
             p->respawn_at = weft_time_now_ns() + RESPAWN_DELAY_NS;
             break;
         }
@@ -823,9 +866,10 @@ static int collector_main(void *arg)
                 }
             }
         }
-        bool stop = (p->shutdown || p->broken != 0) && p->live == 0 && !incoming(p);
+        bool stop = (p->shutdown || p->broken != 0) && p->live == 0 && p->pend_head == NULL &&
+                    !incoming(p);
         if (stop)
-            p->stopping = true;
+            __atomic_store_n(&p->stopping, true, __ATOMIC_SEQ_CST); /* submit reads it unlocked */
         unlock_and_deliver(p);
         if (stop)
             break;
@@ -843,15 +887,23 @@ static int collector_main(void *arg)
 #endif
 
 /* Pauses it spins at most (about 500 us) while its task is the next one
- * its worker will start: the worker is finishing the task before, or is
- * waking up - which on a virtual machine with an idle CPU can take
- * hundreds of microseconds. A waiter that slept instead would be woken
- * through the collector, two such wake-ups more, and the worker, idle
- * that long, would be asleep again for the next task: one slow round trip
- * made the next ones slow. */
+ * its worker will start and the worker is between tasks (next_for): it is
+ * waking up, which on a virtual machine with an idle CPU can take hundreds
+ * of microseconds. A waiter that slept instead would be woken through the
+ * collector, two such wake-ups more, and the worker, idle that long, would
+ * be asleep again for the next task: one slow round trip made the next
+ * ones slow. */
 #ifndef WEFT_PPOOL_HELP_NEXT_SPINS
 #define WEFT_PPOOL_HELP_NEXT_SPINS 20000
 #endif
+
+/* Whether task number seq is the next one the worker of sh will start,
+ * with no task running now. */
+static bool next_for(const struct weft__shared_slot *sh, uint64_t seq)
+{
+    uint64_t started = __atomic_load_n(&sh->started, __ATOMIC_ACQUIRE);
+    return started + 1 == seq && __atomic_load_n(&sh->finished, __ATOMIC_ACQUIRE) == started;
+}
 
 /* The worker slot and number of the sent task `id`; false if it is not
  * with a worker (pending, or settled). */
@@ -936,6 +988,8 @@ void weft__ppool_help(weft_future *f, int64_t deadline_ns)
     weft_lock_acquire(&p->mu);
     /* With tasks queued, the collector has them to send as results come
      * in: a thread spinning here would take its core. */
+    if (inbound_waiting(p))
+        dispatch(p); /* our task may be one of them */
     bool sent = p->npending == 0 && find_sent(p, f->task_id, &i, &seq);
     struct weft__shared_slot *sh = &p->shared[i];
     if (sent) {
@@ -952,9 +1006,8 @@ void weft__ppool_help(weft_future *f, int64_t deadline_ns)
     if (sent) {
         uint32_t spins = WEFT_PPOOL_HELP_SPINS;
         for (uint32_t n = 0; n < spins; n++) {
-            if (n == WEFT_PPOOL_HELP_SPINS - 1 &&
-                __atomic_load_n(&sh->started, __ATOMIC_ACQUIRE) + 1 == seq)
-                spins = WEFT_PPOOL_HELP_NEXT_SPINS; /* not started, and next */
+            if (n == WEFT_PPOOL_HELP_SPINS - 1 && next_for(sh, seq))
+                spins = WEFT_PPOOL_HELP_NEXT_SPINS;
             /* The message is committed (finished): in the box if boxed
              * is seq, else in the result queue. */
             if (__atomic_load_n(&sh->boxed, __ATOMIC_SEQ_CST) >= seq ||
@@ -1282,10 +1335,11 @@ int weft_ppool_submit_until(weft_ppool *p, weft_ptask_fn fn, const void *arg, si
                                             __ATOMIC_RELAXED));
     }
     __atomic_fetch_sub(&p->submitting, 1u, __ATOMIC_SEQ_CST);
-    if (rc != 0 || __atomic_load_n(&p->shutdown, __ATOMIC_SEQ_CST)) {
+    if ((rc != 0 || __atomic_load_n(&p->shutdown, __ATOMIC_SEQ_CST)) &&
+        !__atomic_load_n(&p->stopping, __ATOMIC_SEQ_CST)) {
         /* A collector that saw this thread counted, while shutting down,
          * waits for a message before it looks again. A full queue has
-         * messages for it already (and a stopped collector reads none). */
+         * messages for it already; a stopped collector reads none. */
         struct weft__result_msg m = {WEFT__MSG_WAKE, 0, 0, 0, 0};
         (void)weft_queue_try_put(p->results, &m, sizeof m);
     }
@@ -1333,7 +1387,7 @@ int weft_ppool_shutdown(weft_ppool *p, unsigned flags)
     }
     unlock_and_deliver(p);
     struct weft__result_msg m = {WEFT__MSG_WAKE, 0, 0, 0, 0};
-    (void)weft_queue_put(p->results, &m, sizeof m);
+    (void)weft_queue_try_put(p->results, &m, sizeof m); /* full: it has messages to read */
     if (flags & WEFT_POOL_NOWAIT)
         return 0;
     if (collector_of == p)

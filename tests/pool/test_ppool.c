@@ -657,12 +657,14 @@ static int sum_task(const void *arg, size_t len, void *out, size_t cap, size_t *
 /* The adaptive prefetch (the default) sends a worker many short tasks
  * ahead, but its inbox holds only two of max_arg's size: a large task it
  * has no room for waits for a result and is sent then, never failed. Runs
- * of tiny tasks deepen the prefetch first; then large and tiny ones mix. */
-WT_CASE(test_ppool_adaptive_prefetch_holds_large_tasks_back, "unit valgrind")
+ * of tiny tasks deepen the prefetch first; then large and tiny ones mix.
+ * A fixed prefetch always has room for its tasks, whatever their sizes and
+ * wherever the ring's end falls (prefetch 2 and 1, the same mix). */
+static void large_and_tiny_tasks(unsigned prefetch)
 {
     enum { BIG = 16 * 1024 };
     weft_ppool *p;
-    weft_ppool_opts o = {.max_workers = 1, .max_arg = BIG};
+    weft_ppool_opts o = {.max_workers = 1, .max_arg = BIG, .prefetch = prefetch};
     WT_EQ(weft_ppool_create(&p, &o), 0);
     int n = (int)wt_iters(3000);
     weft_future **fs = (weft_future **)calloc((size_t)n, sizeof(weft_future *));
@@ -694,6 +696,32 @@ WT_CASE(test_ppool_adaptive_prefetch_holds_large_tasks_back, "unit valgrind")
     no_children_left();
 }
 
+WT_CASE(test_ppool_adaptive_prefetch_holds_large_tasks_back, "unit valgrind")
+{
+    large_and_tiny_tasks(0);
+    large_and_tiny_tasks(2);
+    large_and_tiny_tasks(1);
+}
+
+/* Refused submits after a shutdown leave nothing behind for the stopped
+ * collector: more of them than the result queue holds messages, then free
+ * (which puts a wake-up of its own) returns. */
+WT_CASE(test_ppool_refused_submits_after_shutdown_do_not_block_free, "unit")
+{
+    weft_ppool *p;
+    weft_ppool_opts o = {.max_workers = 1};
+    WT_EQ(weft_ppool_create(&p, &o), 0);
+    WT_EQ(weft_ppool_shutdown(p, 0), 0);
+    int n = 40000; /* the result queue holds 32768 messages */
+    for (int i = 0; i < n; i++) {
+        weft_future *f = NULL;
+        WT_EQ(weft_ppool_submit(p, square_task, &i, sizeof i, i % 2 ? &f : NULL), ESHUTDOWN);
+        WT_TRUE(f == NULL);
+    }
+    WT_EQ(weft_ppool_free(p), 0);
+    no_children_left();
+}
+
 /* Returns once a byte arrives on the pipe whose read end it is given. */
 static int wait_for_byte(const void *arg, size_t len, void *out, size_t cap, size_t *out_len)
 {
@@ -705,6 +733,68 @@ static int wait_for_byte(const void *arg, size_t len, void *out, size_t cap, siz
         ;
     *out_len = 0;
     return 0;
+}
+
+/* A task the adaptive prefetch holds back (its worker's inbox is full of
+ * large tasks behind one that blocks) was never sent: it can still be
+ * cancelled, and shutdown with CANCEL_PENDING cancels the ones after it. */
+WT_CASE(test_ppool_task_held_back_by_a_full_inbox_can_be_cancelled, "unit valgrind")
+{
+    enum { BIG = 16 * 1024 };
+    int go[2]; /* made before the workers, which inherit it */
+    WT_EQ(pipe(go), 0);
+    weft_ppool *p;
+    weft_ppool_opts o = {.max_workers = 1, .max_arg = BIG};
+    WT_EQ(weft_ppool_create(&p, &o), 0);
+    /* Tiny tasks first: the prefetch deepens past what the inbox holds of
+     * large ones (unless the machine is too slow for that: the limit then
+     * holds them back, which is no different to the caller). */
+    weft_future *warm[500];
+    for (int i = 0; i < 500; i++)
+        warm[i] = submit_int(p, square_task, i);
+    for (int i = 0; i < 500; i++) {
+        WT_EQ(square_of(warm[i], NULL), i * i);
+        weft_future_free(warm[i]);
+    }
+    weft_future *blocker = NULL;
+    WT_EQ(weft_ppool_submit(p, wait_for_byte, &go[0], sizeof go[0], &blocker), 0);
+    unsigned char *arg = (unsigned char *)calloc(1, BIG);
+    WT_TRUE(arg != NULL);
+    weft_future *fs[6];
+    for (int i = 0; i < 6; i++) { /* the inbox holds two or three */
+        memcpy(arg, &i, sizeof i);
+        WT_EQ(weft_ppool_submit(p, sum_task, arg, BIG, &fs[i]), 0);
+    }
+    /* The inbox holds the blocker and two large tasks at most: the third
+     * is the first one held back, and the last ones wait behind it. */
+    WT_EQ(weft_future_cancel(fs[2]), 0);
+    WT_EQ(weft_future_result(fs[2], NULL), ECANCELED);
+    WT_EQ(weft_future_cancel(fs[5]), 0);
+    WT_EQ(weft_future_result(fs[5], NULL), ECANCELED);
+    WT_EQ(weft_ppool_shutdown(p, WEFT_POOL_CANCEL_PENDING | WEFT_POOL_NOWAIT), 0);
+    WT_EQ(write(go[1], "x", 1), 1);
+    WT_EQ(weft_future_result(blocker, NULL), 0);
+    int ran = 0, cancelled = 0;
+    for (int i = 0; i < 5; i++) {
+        int got = square_of(fs[i], NULL);
+        if (got == -ECANCELED) {
+            cancelled++;
+        } else {
+            WT_EQ(got, i * i);
+            WT_EQ(cancelled, 0); /* sent in order: no run after a cancel */
+            ran++;
+        }
+    }
+    WT_GE(ran, 1);
+    WT_GE(cancelled, 1);
+    for (int i = 0; i < 6; i++)
+        weft_future_free(fs[i]);
+    weft_future_free(blocker);
+    free(arg);
+    WT_EQ(weft_ppool_free(p), 0);
+    (void)close(go[0]);
+    (void)close(go[1]);
+    no_children_left();
 }
 
 /* A child forked while a task is with a worker waits on its copy of the

@@ -129,12 +129,16 @@ int weft_ppool_submit_until(weft_ppool *p, weft_ptask_fn fn, const void *arg, si
 /* weft_ppool_shutdown - stop taking tasks; queued tasks still run unless
  * flags has WEFT_POOL_CANCEL_PENDING (tasks not yet sent to a worker are
  * cancelled). Without WEFT_POOL_NOWAIT, waits until every task is done and
- * every worker has ended and been reaped. Idempotent.
+ * every worker has ended and been reaped. Idempotent. A submit that
+ * returns 0 while another thread shuts the pool down was taken before
+ * the shutdown: it runs, even with CANCEL_PENDING if it came after the
+ * cancelling; submits that start after shutdown returns get ESHUTDOWN.
  * Returns:  0; EDEADLK (from a callback of one of the pool's futures
  *           without NOWAIT: the pool's own thread cannot wait for itself). */
 int weft_ppool_shutdown(weft_ppool *p, unsigned flags);
 
-/* weft_ppool_free - shutdown (waiting) and free. NULL: no-op.
+/* weft_ppool_free - shutdown (waiting) and free. NULL: no-op. Call it
+ * once every other call on the pool, in any thread, has returned.
  * Returns:  0; EDEADLK (from a callback of the pool: nothing is freed). */
 int weft_ppool_free(weft_ppool *p);
 
