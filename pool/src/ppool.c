@@ -507,6 +507,7 @@ static int spawn_worker(weft_ppool *p, size_t i) WEFT_REQUIRES(p->mu)
     __atomic_store_n(&p->shared[i].box_len, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&p->shared[i].taken, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&p->shared[i].watching, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->shared[i].watched, 0, __ATOMIC_RELAXED);
     struct weft__worker_ctx c = {s->inbox, p->results, &p->shared[i], (uint32_t)i, s->gen,
                                  p->o.max_arg, p->o.max_result, p->o.max_tasks_per_child,
                                  p->o.initializer, p->o.initarg};
@@ -1001,6 +1002,8 @@ void weft__ppool_help(weft_future *f, int64_t deadline_ns)
         sent = (boxed == __atomic_load_n(&sh->taken, __ATOMIC_RELAXED) || boxed == seq) &&
                __atomic_compare_exchange_n(&sh->watching, &none, seq, false, __ATOMIC_SEQ_CST,
                                            __ATOMIC_SEQ_CST);
+        if (sent && __atomic_load_n(&sh->watched, __ATOMIC_RELAXED) < seq)
+            __atomic_store_n(&sh->watched, seq, __ATOMIC_RELAXED); /* see commit in ppool_worker.c */
     }
     unlock_and_deliver(p);
     if (sent) {

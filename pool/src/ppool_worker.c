@@ -51,7 +51,11 @@ static void arm(timer_t tm, int64_t deadline)
  * elsewhere (submitting more, or waiting for others first), which a
  * stream of results through the queue serves better. So after such a
  * message the worker skips the box for 1, 2, 4, ... up to BOX_SKIP_MAX
- * tasks; a watched one resets that. */
+ * tasks; a watched one resets that. But a task that a thread watches for
+ * as it ends, or that follows one a thread watched for (if late), is
+ * boxed even then: a thread that waits for each result in turn would
+ * otherwise get them through the collector, three wake-ups a round trip,
+ * for up to BOX_SKIP_MAX tasks after each miss. */
 struct box_use {
     unsigned skip, backoff;
 };
@@ -59,16 +63,25 @@ struct box_use {
 #define BOX_SKIP_MAX 64u
 
 /* Commit the message out[0..len) of task k: into the box if the task has
- * a future, the message fits, the parent has read the last one, no other
- * task waits in the inbox and the box has paid lately; else into the
- * result queue. */
+ * a future, the message fits and the parent has read the last one, and
+ * either a thread watches for it already or no other task waits in the
+ * inbox and the box has paid lately; else into the result queue. */
 static int commit(const struct weft__worker_ctx *c, struct box_use *u, const unsigned char *out,
                   size_t len, uint64_t k, bool awaited)
 {
     struct weft__shared_slot *sh = c->shared;
     uint64_t boxed = __atomic_load_n(&sh->boxed, __ATOMIC_RELAXED); /* ours alone */
-    if (!awaited || len > WEFT__BOX_BYTES || u->skip > 0 ||
-        __atomic_load_n(&sh->taken, __ATOMIC_ACQUIRE) != boxed || !weft_queue_empty(c->inbox)) {
+    /* A thread watched for the task before this one, if only after its
+     * result had gone to the queue: it waits for results one at a time,
+     * and the box (with the linger below) serves it best. */
+    if (u->skip > 0 && __atomic_load_n(&sh->watched, __ATOMIC_RELAXED) + 1 >= k)
+        u->skip = u->backoff = 0;
+    /* A thread watching now reads the box at once: the skip is for
+     * results nobody waits for yet. */
+    bool watched = awaited && __atomic_load_n(&sh->watching, __ATOMIC_SEQ_CST) == k;
+    if (!awaited || len > WEFT__BOX_BYTES ||
+        (!watched && (u->skip > 0 || !weft_queue_empty(c->inbox))) ||
+        __atomic_load_n(&sh->taken, __ATOMIC_ACQUIRE) != boxed) {
         if (awaited && u->skip > 0)
             u->skip--;
         return weft_queue_put(c->results, out, len);

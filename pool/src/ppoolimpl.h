@@ -73,7 +73,10 @@ struct weft__result_msg {
  * watching and load of boxed, are seq_cst (Dekker), so a boxed message is
  * always seen by the watching thread or announced to the collector. The
  * box holds one message: until it is read, the worker's later messages go
- * to the queue, and the collector reads the box before it matches them. */
+ * to the queue, and the collector reads the box before it matches them.
+ * `watched` is the highest task number a parent thread has watched for
+ * (it only grows while the worker lives): it tells the worker that a
+ * thread waits for each result in turn (see commit in ppool_worker.c). */
 struct weft__shared_slot {
     uint64_t started;
     uint64_t finished;
@@ -83,7 +86,8 @@ struct weft__shared_slot {
     uint64_t pad[3];
     uint64_t taken;    /* parent: the boxed number it has read */
     uint64_t watching; /* parent: the task number a thread spins for */
-    uint64_t pad2[6];
+    uint64_t watched;  /* parent: the highest task number watched for */
+    uint64_t pad2[5];
     unsigned char box[WEFT__BOX_BYTES];
 };
 
