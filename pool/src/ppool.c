@@ -351,6 +351,16 @@ static bool slot_takes(const weft_ppool *p, const struct slot *s) WEFT_REQUIRES(
            (p->o.max_tasks_per_child == 0 || s->sent < p->o.max_tasks_per_child);
 }
 
+/* Append t (its next NULL) to the list *head .. *tail. */
+static void append(struct ptask **head, struct ptask **tail, struct ptask *t)
+{
+    if (*tail != NULL)
+        (*tail)->next = t;
+    else
+        *head = t;
+    *tail = t;
+}
+
 /* Put t back at the front of the pending list. */
 static void push_front(weft_ppool *p, struct ptask *t) WEFT_REQUIRES(p->mu)
 {
@@ -396,11 +406,7 @@ static void take_inbound(weft_ppool *p) WEFT_REQUIRES(p->mu)
             fail_task(p, t, EPIPE, 0, 0, false);
             continue;
         }
-        if (p->pend_tail != NULL)
-            p->pend_tail->next = t;
-        else
-            p->pend_head = t;
-        p->pend_tail = t;
+        append(&p->pend_head, &p->pend_tail, t);
         n++;
     }
     __atomic_store_n(&p->npending, p->npending + n, __ATOMIC_RELAXED);
@@ -465,11 +471,7 @@ static void dispatch(weft_ppool *p) WEFT_REQUIRES(p->mu)
             fail_task(p, t, EPIPE, 0, 0, false);
             continue;
         }
-        if (best->tail != NULL)
-            best->tail->next = t;
-        else
-            best->head = t;
-        best->tail = t;
+        append(&best->head, &best->tail, t); /* pop_pending cleared t->next */
         best->outstanding++;
         t->seq = ++best->sent;
     }

@@ -108,6 +108,20 @@ static weft_future *submit_int(weft_ppool *p, weft_ptask_fn fn, int n)
     return f;
 }
 
+/* Submit square_task for 0 .. n-1, then check each result in order. */
+static void run_squares(weft_ppool *p, int n)
+{
+    weft_future **fs = (weft_future **)calloc((size_t)n, sizeof(weft_future *));
+    WT_TRUE(fs != NULL);
+    for (int i = 0; i < n; i++)
+        fs[i] = submit_int(p, square_task, i);
+    for (int i = 0; i < n; i++) {
+        WT_EQ(square_of(fs[i], NULL), i * i);
+        weft_future_free(fs[i]);
+    }
+    free(fs);
+}
+
 static void no_children_left(void)
 {
     WT_EQ(waitpid(-1, NULL, WNOHANG), -1);
@@ -433,13 +447,7 @@ WT_CASE(test_ppool_failed_replacement_is_retried, "unit valgrind")
     WT_EQ(setrlimit(RLIMIT_NPROC, &old), 0);
     WT_EQ(wait_workers(p, 2), 2u);
     WT_EQ(weft_ppool_replaced(p), 1u);
-    weft_future *fs[4];
-    for (int i = 0; i < 4; i++)
-        fs[i] = submit_int(p, square_task, i);
-    for (int i = 0; i < 4; i++) {
-        WT_EQ(square_of(fs[i], NULL), i * i);
-        weft_future_free(fs[i]);
-    }
+    run_squares(p, 4);
     WT_EQ(weft_ppool_free(p), 0);
     no_children_left();
 }
@@ -749,13 +757,7 @@ WT_CASE(test_ppool_task_held_back_by_a_full_inbox_can_be_cancelled, "unit valgri
     /* Tiny tasks first: the prefetch deepens past what the inbox holds of
      * large ones (unless the machine is too slow for that: the limit then
      * holds them back, which is no different to the caller). */
-    weft_future *warm[500];
-    for (int i = 0; i < 500; i++)
-        warm[i] = submit_int(p, square_task, i);
-    for (int i = 0; i < 500; i++) {
-        WT_EQ(square_of(warm[i], NULL), i * i);
-        weft_future_free(warm[i]);
-    }
+    run_squares(p, 500);
     weft_future *blocker = NULL;
     WT_EQ(weft_ppool_submit(p, wait_for_byte, &go[0], sizeof go[0], &blocker), 0);
     unsigned char *arg = (unsigned char *)calloc(1, BIG);
