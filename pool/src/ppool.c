@@ -251,6 +251,15 @@ static void fail_task(weft_ppool *p, struct ptask *t, int error, pid_t pid, int 
 
 static void dispatch(weft_ppool *p) WEFT_REQUIRES(p->mu);
 
+/* Make the collector look at the pool's state (a WAKE message). A try: a
+ * full queue has messages for it already, after each of which it looks,
+ * and a stopped collector reads none. */
+static void wake_collector(weft_ppool *p)
+{
+    struct weft__result_msg m = {WEFT__MSG_WAKE, 0, 0, 0, 0};
+    (void)weft_queue_try_put(p->results, &m, sizeof m);
+}
+
 /* Whether submitted tasks wait in inbound. */
 static bool inbound_waiting(weft_ppool *p)
 {
@@ -267,10 +276,8 @@ static void release_once(weft_ppool *p) WEFT_RELEASE(p->mu)
     if (collector_of != p) {
         bool wake = p->outs != NULL;
         weft_lock_release(&p->mu);
-        if (wake) {
-            struct weft__result_msg m = {WEFT__MSG_WAKE, 0, 0, 0, 0};
-            (void)weft_queue_put(p->results, &m, sizeof m);
-        }
+        if (wake)
+            wake_collector(p);
         return;
     }
     struct outcome *outs = p->outs;
@@ -298,8 +305,7 @@ static void unlock_and_deliver(weft_ppool *p) WEFT_RELEASE(p->mu)
         if (!inbound_waiting(p))
             return;
         if (round == RELEASE_ROUNDS) {
-            struct weft__result_msg m = {WEFT__MSG_WAKE, 0, 0, 0, 0};
-            (void)weft_queue_try_put(p->results, &m, sizeof m);
+            wake_collector(p);
             return;
         }
         if (weft_lock_try_acquire(&p->mu) != 0)
@@ -961,10 +967,8 @@ static void take_here(weft_ppool *p, weft_future *f, size_t i, uint32_t gen)
         break;
     }
     unlock_and_deliver(p);
-    if (wake) {
-        struct weft__result_msg m = {WEFT__MSG_WAKE, 0, 0, 0, 0};
-        (void)weft_queue_put(p->results, &m, sizeof m);
-    }
+    if (wake)
+        wake_collector(p);
     if (mine != NULL) {
         weft_future_free(mine->f); /* the outcome's reference; the caller has its own */
         free(mine);
@@ -1263,7 +1267,6 @@ int weft_ppool_create(weft_ppool **out, const weft_ppool_opts *opts)
         __atomic_store_n(&p->shutdown, true, __ATOMIC_SEQ_CST);
         break_pool(p, rc);
         unlock_and_deliver(p);
-        struct weft__result_msg m = {WEFT__MSG_WAKE, 0, 0, 0, 0};
         /* Deaths are noticed without the watcher by joining here. */
         for (size_t i = 0; i < p->nslots; i++) {
             weft_lock_acquire(&p->mu);
@@ -1277,7 +1280,7 @@ int weft_ppool_create(weft_ppool **out, const weft_ppool_opts *opts)
             struct weft__result_msg d = {WEFT__MSG_DEATH, (uint32_t)i, gen, 0, 0};
             (void)weft_queue_put(p->results, &d, sizeof d);
         }
-        (void)weft_queue_put(p->results, &m, sizeof m);
+        wake_collector(p);
         (void)weft_thread_join(p->collector, NULL);
         weft_thread_unref(p->collector);
         destroy(p);
@@ -1343,10 +1346,8 @@ int weft_ppool_submit_until(weft_ppool *p, weft_ptask_fn fn, const void *arg, si
     if ((rc != 0 || __atomic_load_n(&p->shutdown, __ATOMIC_SEQ_CST)) &&
         !__atomic_load_n(&p->stopping, __ATOMIC_SEQ_CST)) {
         /* A collector that saw this thread counted, while shutting down,
-         * waits for a message before it looks again. A full queue has
-         * messages for it already; a stopped collector reads none. */
-        struct weft__result_msg m = {WEFT__MSG_WAKE, 0, 0, 0, 0};
-        (void)weft_queue_try_put(p->results, &m, sizeof m);
+         * waits for a message before it looks again. */
+        wake_collector(p);
     }
     if (rc != 0) {
         weft_future_free(t->f); /* the caller's reference; task_free drops the task's */
@@ -1391,8 +1392,7 @@ int weft_ppool_shutdown(weft_ppool *p, unsigned flags)
         }
     }
     unlock_and_deliver(p);
-    struct weft__result_msg m = {WEFT__MSG_WAKE, 0, 0, 0, 0};
-    (void)weft_queue_try_put(p->results, &m, sizeof m); /* full: it has messages to read */
+    wake_collector(p);
     if (flags & WEFT_POOL_NOWAIT)
         return 0;
     if (collector_of == p)
