@@ -855,8 +855,9 @@ static int get_locked(weft_queue *q, const struct take *tk, uint64_t *seen_tail,
     /* Dead holders' leases come back when the queue looks empty, and when
      * a reservation finds every lease out. */
     uint32_t nleased = LOAD(&h->nleased);
-    if (nleased != 0 && (h->rd == tail || (tk->ticket && nleased >= q->nleases)))
-        *back = reap(q, tail);
+    if (nleased != 0 && (h->rd == tail || (tk->ticket && nleased >= q->nleases)) &&
+        reap(q, tail))
+        *back = true; /* get_many calls this again with the same flag */
     uint64_t seq = h->rd;
     if (seq == tail)
         return LOAD(&h->closed) ? EPIPE : EAGAIN;
