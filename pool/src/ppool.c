@@ -106,6 +106,7 @@ struct ptask {
     struct outcome *out; /* with f: its outcome, until settled */
     bool expired;   /* failed for its deadline before it started (f is NULL) */
     bool claimed;   /* f was moved to running (it stays so when resent) */
+    uint32_t cpu;   /* weft__cpu_tag() of the submitting thread */
     size_t len;
     unsigned char *arg; /* just after the struct, same allocation */
     struct ptask *next;
@@ -425,7 +426,7 @@ static void take_inbound(weft_ppool *p) WEFT_REQUIRES(p->mu)
  * nothing changed. */
 static int send_task(struct slot *s, struct ptask *t)
 {
-    struct weft__task_msg m = {t->id, t->fn, t->deadline, t->f != NULL, 0};
+    struct weft__task_msg m = {t->id, t->fn, t->deadline, t->f != NULL, t->cpu};
     unsigned char *buf = t->arg - sizeof m; /* room left before arg */
     memcpy(buf, &m, sizeof m);
     if (t->f == NULL || t->claimed)
@@ -1304,6 +1305,7 @@ int weft_ppool_submit_until(weft_ppool *p, weft_ptask_fn fn, const void *arg, si
     memset(t, 0, sizeof *t);
     t->fn = fn;
     t->deadline = task_deadline_ns;
+    t->cpu = weft__cpu_tag();
     t->len = len;
     t->arg = (unsigned char *)t + hdr;
     if (len > 0)

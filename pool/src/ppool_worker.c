@@ -16,12 +16,27 @@
  * ever running. A worker commits its messages in the order it took its
  * tasks, so the parent matches each message from the result queue to the
  * head of that worker's FIFO, once it has read the box: a boxed message
- * may be older than a queued one (see on_message in ppool.c). */
+ * may be older than a queued one (see on_message in ppool.c).
+ *
+ * Sharing a CPU with the waiter: a thread that waits for each result in
+ * turn spins for it, and a worker spins for its next task. If the kernel
+ * has put the two on one CPU, each spin keeps the other from running
+ * until it runs out, and the kernel, which sees one busy CPU and one
+ * whose load comes and goes, may leave them so for many round trips
+ * (tens of microseconds each, against two when apart; a quarter of short
+ * runs on a 2-CPU VM). A submitter's CPU travels with its task, and a
+ * worker that finds itself on it, for a task of such a waiter, moves to
+ * another CPU its affinity allows and gives the affinity back
+ * (weft__worker_move_off), at most once every WEFT__MOVE_EVERY_NS: the
+ * kernel may pull it back when it wakes it. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* also predefined by g++/clang++: C++ pass */
 #endif
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -106,6 +121,35 @@ static int commit(const struct weft__worker_ctx *c, struct box_use *u, const uns
     return weft_queue_put(c->results, &n, sizeof n);
 }
 
+int weft__worker_move_off(int cpu)
+{
+    cpu_set_t old, away;
+    if (sched_getaffinity(0, sizeof old, &old) != 0)
+        return errno;
+    if (cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &old) || CPU_COUNT(&old) < 2)
+        return EINVAL;
+    away = old;
+    CPU_CLR(cpu, &away);
+    if (sched_setaffinity(0, sizeof away, &away) != 0)
+        return errno;
+    return sched_setaffinity(0, sizeof old, &old) == 0 ? 0 : errno;
+}
+
+/* Whether to move off the CPU before task k (see the top): it is awaited,
+ * its submitter ran on this CPU, a thread watched for the task before it
+ * (it waits for each result in turn; see commit), no other task is
+ * queued behind it, and the last move is WEFT__MOVE_EVERY_NS old. A
+ * thread that submits a stream of tasks is not waiting on this worker,
+ * and with more busy processes than CPUs a move would only trade one
+ * pairing for another: tasks in the inbox, or no watcher, mean no move. */
+static bool should_move(const struct weft__worker_ctx *c, const struct weft__task_msg *t,
+                        uint64_t k, int64_t last_move)
+{
+    return t->awaited && t->cpu != 0 && t->cpu == weft__cpu_tag() &&
+           __atomic_load_n(&c->shared->watched, __ATOMIC_RELAXED) + 1 >= k &&
+           weft_queue_empty(c->inbox) && weft_time_now_ns() - last_move >= WEFT__MOVE_EVERY_NS;
+}
+
 int weft__ppool_worker_main(void *arg)
 {
     const struct weft__worker_ctx *c = (const struct weft__worker_ctx *)arg;
@@ -144,6 +188,7 @@ int weft__ppool_worker_main(void *arg)
     __atomic_store_n(&c->shared->ready, 1, __ATOMIC_RELEASE);
     int status = 0;
     struct box_use box = {0, 0};
+    int64_t last_move = INT64_MIN / 2; /* none yet */
     for (uint64_t k = 1; c->max_tasks == 0 || k <= c->max_tasks; k++) {
         size_t len = 0;
         int rc = weft_queue_get(c->inbox, in, in_cap, &len);
@@ -155,6 +200,13 @@ int weft__ppool_worker_main(void *arg)
         }
         struct weft__task_msg t;
         memcpy(&t, in, sizeof t);
+        if (should_move(c, &t, k, last_move)) {
+            /* A hint: the kernel may move the worker back; then one move
+             * per WEFT__MOVE_EVERY_NS at most. Failed (a worker with one
+             * CPU): nothing to wait for. */
+            if (weft__worker_move_off((int)t.cpu - 1) == 0)
+                last_move = weft_time_now_ns();
+        }
         size_t out_len = 0;
         r.id = t.id;
         /* seq_cst: ordered before the clock read below, which the parent's

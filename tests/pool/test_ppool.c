@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #endif
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,8 @@
 #include "weft/event.h"
 #include "weft/pool.h"
 #include "weft/thread.h"
+
+#include "ppoolimpl.h"
 
 /* The argument is an int n; the result is {n * n, worker pid}. */
 struct answer {
@@ -624,6 +627,135 @@ WT_CASE(test_ppool_waiter_reads_results_from_the_worker, "unit valgrind")
     for (int i = 0; i < 3; i++)
         join(th[i]);
     WT_EQ(weft_ppool_replaced(p), 0u);
+    WT_EQ(weft_ppool_free(p), 0);
+    no_children_left();
+}
+
+/* The first CPU of a set, -1 if none. */
+static int first_cpu(const cpu_set_t *set)
+{
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, set))
+            return c;
+    return -1;
+}
+
+static int pin_to(int cpu)
+{
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    return sched_setaffinity(0, sizeof one, &one);
+}
+
+/* In a child (the test's own affinity stays): a process on CPU x with
+ * x and others allowed leaves x and gets its affinity back; one that may
+ * run on x alone, or is asked to leave a CPU it may not use, stays. */
+WT_CASE(test_ppool_worker_move_off_leaves_the_cpu_and_keeps_the_affinity, "unit valgrind")
+{
+    pid_t kid = fork();
+    WT_GE(kid, 0);
+    if (kid == 0) {
+        cpu_set_t all, now;
+        WT_EQ(sched_getaffinity(0, sizeof all, &all), 0);
+        int x = first_cpu(&all);
+        WT_GE(x, 0);
+        WT_EQ(weft__worker_move_off(-1), EINVAL);
+        WT_EQ(weft__worker_move_off(CPU_SETSIZE), EINVAL);
+        if (CPU_COUNT(&all) >= 2) {
+            WT_EQ(pin_to(x), 0);
+            WT_EQ(sched_getcpu(), x);
+            WT_EQ(sched_setaffinity(0, sizeof all, &all), 0); /* a superset: no move */
+            WT_EQ(weft__worker_move_off(x), 0);
+            WT_NE(sched_getcpu(), x);
+            WT_EQ(sched_getaffinity(0, sizeof now, &now), 0);
+            WT_TRUE(CPU_EQUAL(&now, &all));
+        }
+        WT_EQ(pin_to(x), 0);
+        WT_EQ(weft__worker_move_off(x), EINVAL); /* its only CPU */
+        WT_EQ(sched_getcpu(), x);
+        cpu_set_t mine;
+        CPU_ZERO(&mine);
+        CPU_SET(x, &mine);
+        WT_EQ(sched_getaffinity(0, sizeof now, &now), 0);
+        WT_TRUE(CPU_EQUAL(&now, &mine));
+        int other = x + 1 < CPU_SETSIZE ? x + 1 : x - 1;
+        WT_EQ(weft__worker_move_off(other), EINVAL); /* not allowed: nothing */
+        _exit(0);
+    }
+    WT_EQ(reap(kid), 0);
+}
+
+/* Worker tasks for the next case: pin the worker to a CPU or give it the
+ * CPUs in arg, and report the CPU a task ran on. */
+static int affinity_task(const void *arg, size_t len, void *out, size_t cap, size_t *out_len)
+{
+    (void)out;
+    (void)cap;
+    *out_len = 0;
+    if (len == sizeof(int))
+        return pin_to(*(const int *)arg) == 0 ? 0 : errno;
+    if (len != sizeof(cpu_set_t))
+        return EINVAL;
+    return sched_setaffinity(0, sizeof(cpu_set_t), (const cpu_set_t *)arg) == 0 ? 0 : errno;
+}
+
+static int where_task(const void *arg, size_t len, void *out, size_t cap, size_t *out_len)
+{
+    (void)arg;
+    (void)len;
+    int cpu = sched_getcpu();
+    if (cap < sizeof cpu)
+        return EMSGSIZE;
+    memcpy(out, &cpu, sizeof cpu);
+    *out_len = sizeof cpu;
+    return 0;
+}
+
+static void run_task(weft_ppool *p, weft_ptask_fn fn, const void *arg, size_t len, int *cpu)
+{
+    weft_future *f = NULL;
+    WT_EQ(weft_ppool_submit(p, fn, arg, len, &f), 0);
+    void *v = NULL;
+    WT_EQ(weft_future_result(f, &v), 0);
+    if (cpu != NULL) {
+        WT_EQ(weft_future_size(f), sizeof *cpu);
+        memcpy(cpu, v, sizeof *cpu);
+    }
+    weft_future_free(f);
+}
+
+/* A thread that waits for each result in turn, and the worker, both on
+ * CPU x (the worker put there by a task, then allowed every CPU again,
+ * which moves nothing): the worker moves off x, so that the two do not
+ * take turns on it. The kernel might also move the worker, later; the
+ * worker's own move comes with the next task: most round trips run apart. */
+WT_CASE(test_ppool_worker_leaves_the_cpu_of_a_thread_waiting_for_it, "unit")
+{
+    cpu_set_t all;
+    WT_EQ(sched_getaffinity(0, sizeof all, &all), 0);
+    if (CPU_COUNT(&all) < 2)
+        return; /* nowhere to go */
+    int x = first_cpu(&all);
+    weft_ppool *p;
+    weft_ppool_opts o = {.max_workers = 1};
+    WT_EQ(weft_ppool_create(&p, &o), 0);
+    WT_EQ(pin_to(x), 0);
+    run_task(p, affinity_task, &x, sizeof x, NULL);
+    int cpu = -1;
+    run_task(p, where_task, NULL, 0, &cpu);
+    WT_EQ(cpu, x);
+    run_task(p, affinity_task, &all, sizeof all, NULL);
+    /* A worker moves at most once in WEFT__MOVE_EVERY_NS, and it may have
+     * moved for the tasks above (which pinned it back). */
+    sleep_ns(2 * WEFT__MOVE_EVERY_NS);
+    int apart = 0;
+    for (int i = 0; i < 40; i++) {
+        run_task(p, where_task, NULL, 0, &cpu);
+        apart += cpu != x;
+    }
+    WT_GE(apart, 30);
+    WT_EQ(sched_setaffinity(0, sizeof all, &all), 0);
     WT_EQ(weft_ppool_free(p), 0);
     no_children_left();
 }

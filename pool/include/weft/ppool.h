@@ -57,6 +57,12 @@
  * that many tasks and forks a new one. Workers are daemon children of a
  * thread the pool owns: they are killed by the kernel if the parent dies.
  *
+ * CPUs: a worker that finds itself on the CPU of a thread that waits for
+ * each of its results in turn (the two would take turns on that CPU)
+ * moves to another CPU its affinity allows, by narrowing its affinity and
+ * setting it back at once; a worker's affinity is otherwise left as the
+ * parent's (or as its initializer sets it).
+ *
  * Threads: every function may be called from any thread of the parent.
  * Callbacks of the pool's futures run in the pool's collector thread.
  * Not for use inside the workers (a worker's copy of the pool is inert). */
