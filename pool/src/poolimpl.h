@@ -2,6 +2,7 @@
 #ifndef WEFT_POOLIMPL_H
 #define WEFT_POOLIMPL_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,6 +67,41 @@ struct weft_future {
 #ifndef WEFT_FUTURE_SPIN_ROUNDS
 #define WEFT_FUTURE_SPIN_ROUNDS 200
 #endif
+
+/* weft__pool_cpu - the CPU the calling thread runs on, plus one; 0 when
+ * it cannot be known (a tag that never matches). sched_getcpu is a GNU
+ * extension: the includer defines _GNU_SOURCE (g++ predefines it). */
+#ifndef _GNU_SOURCE
+#error "poolimpl.h needs _GNU_SOURCE (sched_getcpu)"
+#endif
+static inline uint32_t weft__pool_cpu(void)
+{
+    int cpu = sched_getcpu();
+    return cpu < 0 ? 0u : (uint32_t)cpu + 1u;
+}
+
+/* The least time between two moves of a worker off a waiting thread's
+ * CPU (see weft__pool_move_off). */
+#define WEFT__MOVE_EVERY_NS ((int64_t)10000000) /* 10 ms */
+
+/* weft__pool_move_off - move the calling thread off CPU number `cpu` to
+ * another that its affinity allows, then give it back the affinity it had
+ * (which moves nothing: the kernel keeps it where it is until its own
+ * balancing moves it). For a worker on the CPU of a thread that waits for
+ * each of its results in turn: each spins while it waits for the other,
+ * and on one CPU each spin keeps the other from running until it runs
+ * out, while the kernel, which sees one busy CPU and one whose load comes
+ * and goes, may leave the two so for many round trips (tens of
+ * microseconds each instead of one or two). The affinity given back is
+ * the one read first: a change made from outside in between is undone,
+ * and on kernels that keep the mask a thread asked for apart from the
+ * one in effect, the asked-for mask becomes the one in effect.
+ * Returns:  0 (off cpu now: moved, or was elsewhere); EINVAL (cpu out of
+ *           range or not allowed, or the only CPU allowed: nothing
+ *           changed); an errno of sched_getaffinity or sched_setaffinity
+ *           (nothing changed, or, if giving the affinity back failed, the
+ *           thread keeps away from cpu). */
+int weft__pool_move_off(int cpu);
 
 /* weft__pool_relax - the CPU's spin-wait hint (~30 ns on x86). */
 static inline void weft__pool_relax(void)

@@ -106,7 +106,7 @@ struct ptask {
     struct outcome *out; /* with f: its outcome, until settled */
     bool expired;   /* failed for its deadline before it started (f is NULL) */
     bool claimed;   /* f was moved to running (it stays so when resent) */
-    uint32_t cpu;   /* weft__cpu_tag() of the submitting thread */
+    uint32_t cpu;   /* weft__pool_cpu() of the submitting thread */
     size_t len;
     unsigned char *arg; /* just after the struct, same allocation */
     struct ptask *next;
@@ -1305,7 +1305,7 @@ int weft_ppool_submit_until(weft_ppool *p, weft_ptask_fn fn, const void *arg, si
     memset(t, 0, sizeof *t);
     t->fn = fn;
     t->deadline = task_deadline_ns;
-    t->cpu = weft__cpu_tag();
+    t->cpu = weft__pool_cpu();
     t->len = len;
     t->arg = (unsigned char *)t + hdr;
     if (len > 0)

@@ -27,7 +27,7 @@
  * runs on a 2-CPU VM). A submitter's CPU travels with its task, and a
  * worker that finds itself on it, for a task of such a waiter, moves to
  * another CPU its affinity allows and gives the affinity back
- * (weft__worker_move_off), at most once every WEFT__MOVE_EVERY_NS: the
+ * (weft__pool_move_off), at most once every WEFT__MOVE_EVERY_NS: the
  * kernel may pull it back when it wakes it. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* also predefined by g++/clang++: C++ pass */
@@ -121,20 +121,6 @@ static int commit(const struct weft__worker_ctx *c, struct box_use *u, const uns
     return weft_queue_put(c->results, &n, sizeof n);
 }
 
-int weft__worker_move_off(int cpu)
-{
-    cpu_set_t old, away;
-    if (sched_getaffinity(0, sizeof old, &old) != 0)
-        return errno;
-    if (cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &old) || CPU_COUNT(&old) < 2)
-        return EINVAL;
-    away = old;
-    CPU_CLR(cpu, &away);
-    if (sched_setaffinity(0, sizeof away, &away) != 0)
-        return errno;
-    return sched_setaffinity(0, sizeof old, &old) == 0 ? 0 : errno;
-}
-
 /* Whether to move off the CPU before task k (see the top): it is awaited,
  * its submitter ran on this CPU, a thread watched for the task before it
  * (it waits for each result in turn; see commit), no other task is
@@ -145,7 +131,7 @@ int weft__worker_move_off(int cpu)
 static bool should_move(const struct weft__worker_ctx *c, const struct weft__task_msg *t,
                         uint64_t k, int64_t last_move)
 {
-    return t->awaited && t->cpu != 0 && t->cpu == weft__cpu_tag() &&
+    return t->awaited && t->cpu != 0 && t->cpu == weft__pool_cpu() && k > 1 &&
            __atomic_load_n(&c->shared->watched, __ATOMIC_RELAXED) + 1 >= k &&
            weft_queue_empty(c->inbox) && weft_time_now_ns() - last_move >= WEFT__MOVE_EVERY_NS;
 }
@@ -201,11 +187,11 @@ int weft__ppool_worker_main(void *arg)
         struct weft__task_msg t;
         memcpy(&t, in, sizeof t);
         if (should_move(c, &t, k, last_move)) {
-            /* A hint: the kernel may move the worker back; then one move
-             * per WEFT__MOVE_EVERY_NS at most. Failed (a worker with one
-             * CPU): nothing to wait for. */
-            if (weft__worker_move_off((int)t.cpu - 1) == 0)
-                last_move = weft_time_now_ns();
+            /* A hint: the kernel may pull the worker back when it wakes
+             * it. A move that failed (a worker allowed one CPU) is not
+             * tried again sooner either: it costs a system call. */
+            (void)weft__pool_move_off((int)t.cpu - 1);
+            last_move = weft_time_now_ns();
         }
         size_t out_len = 0;
         r.id = t.id;

@@ -3,7 +3,6 @@
 #ifndef WEFT_PPOOLIMPL_H
 #define WEFT_PPOOLIMPL_H
 
-#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,7 +16,7 @@ struct weft__task_msg {
     weft_ptask_fn fn;
     int64_t deadline; /* WEFT_DEADLINE_NEVER: none */
     uint32_t awaited; /* it has a future: its result may go to the box */
-    uint32_t cpu;     /* weft__cpu_tag() of the thread that submitted it */
+    uint32_t cpu;     /* weft__pool_cpu() of the thread that submitted it */
 };
 
 /* Pauses a worker waits, after boxing the result of an awaited task, for
@@ -77,7 +76,7 @@ struct weft__result_msg {
  * to the queue, and the collector reads the box before it matches them.
  * `watched` is the highest task number a parent thread has watched for
  * (it only grows while the worker lives): it tells the worker that a
- * thread waits for each result in turn (see commit in ppool_worker.c). */
+ * thread waits for each result in turn (see commit and should_move in ppool_worker.c). */
 struct weft__shared_slot {
     uint64_t started;
     uint64_t finished;
@@ -102,29 +101,6 @@ struct weft__worker_ctx {
     int (*initializer)(void *);
     void *initarg;
 };
-
-/* weft__cpu_tag - the CPU the calling thread runs on, plus one; 0 when
- * it cannot be known (a tag that never matches). */
-static inline uint32_t weft__cpu_tag(void)
-{
-    int cpu = sched_getcpu();
-    return cpu < 0 ? 0u : (uint32_t)cpu + 1u;
-}
-
-/* The least time between two moves of a worker off a waiting thread's
- * CPU (see ppool_worker.c). */
-#define WEFT__MOVE_EVERY_NS ((int64_t)10000000) /* 10 ms */
-
-/* weft__worker_move_off - move the calling process off CPU number `cpu`
- * to another that its affinity allows, then give it back the affinity it
- * had (which moves nothing: the kernel keeps it where it is until its own
- * balancing moves it). For a worker on the CPU of the thread that waits
- * for its results (see ppool_worker.c).
- * Returns:  0 (moved); EINVAL (cpu is not allowed, or is the only one
- *           allowed: nothing changed); an errno of sched_getaffinity or
- *           sched_setaffinity (nothing changed, or, if giving the
- *           affinity back failed, the process keeps away from cpu). */
-int weft__worker_move_off(int cpu);
 
 /* weft__ppool_worker_main - the worker process's loop (a weft_proc_fn:
  * arg is a struct weft__worker_ctx). Exits 0 when its inbox closes or

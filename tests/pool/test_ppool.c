@@ -21,7 +21,7 @@
 #include "weft/pool.h"
 #include "weft/thread.h"
 
-#include "ppoolimpl.h"
+#include "poolimpl.h"
 
 /* The argument is an int n; the result is {n * n, worker pid}. */
 struct answer {
@@ -660,19 +660,19 @@ WT_CASE(test_ppool_worker_move_off_leaves_the_cpu_and_keeps_the_affinity, "unit 
         WT_EQ(sched_getaffinity(0, sizeof all, &all), 0);
         int x = first_cpu(&all);
         WT_GE(x, 0);
-        WT_EQ(weft__worker_move_off(-1), EINVAL);
-        WT_EQ(weft__worker_move_off(CPU_SETSIZE), EINVAL);
+        WT_EQ(weft__pool_move_off(-1), EINVAL);
+        WT_EQ(weft__pool_move_off(CPU_SETSIZE), EINVAL);
         if (CPU_COUNT(&all) >= 2) {
             WT_EQ(pin_to(x), 0);
             WT_EQ(sched_getcpu(), x);
             WT_EQ(sched_setaffinity(0, sizeof all, &all), 0); /* a superset: no move */
-            WT_EQ(weft__worker_move_off(x), 0);
+            WT_EQ(weft__pool_move_off(x), 0);
             WT_NE(sched_getcpu(), x);
             WT_EQ(sched_getaffinity(0, sizeof now, &now), 0);
             WT_TRUE(CPU_EQUAL(&now, &all));
         }
         WT_EQ(pin_to(x), 0);
-        WT_EQ(weft__worker_move_off(x), EINVAL); /* its only CPU */
+        WT_EQ(weft__pool_move_off(x), EINVAL); /* its only CPU */
         WT_EQ(sched_getcpu(), x);
         cpu_set_t mine;
         CPU_ZERO(&mine);
@@ -680,7 +680,7 @@ WT_CASE(test_ppool_worker_move_off_leaves_the_cpu_and_keeps_the_affinity, "unit 
         WT_EQ(sched_getaffinity(0, sizeof now, &now), 0);
         WT_TRUE(CPU_EQUAL(&now, &mine));
         int other = x + 1 < CPU_SETSIZE ? x + 1 : x - 1;
-        WT_EQ(weft__worker_move_off(other), EINVAL); /* not allowed: nothing */
+        WT_EQ(weft__pool_move_off(other), EINVAL); /* not allowed: nothing */
         _exit(0);
     }
     WT_EQ(reap(kid), 0);
@@ -725,11 +725,29 @@ static void run_task(weft_ppool *p, weft_ptask_fn fn, const void *arg, size_t le
     weft_future_free(f);
 }
 
-/* A thread that waits for each result in turn, and the worker, both on
- * CPU x (the worker put there by a task, then allowed every CPU again,
- * which moves nothing): the worker moves off x, so that the two do not
- * take turns on it. The kernel might also move the worker, later; the
- * worker's own move comes with the next task: most round trips run apart. */
+/* A thread that spins on one CPU until told to stop, so that the kernel
+ * finds no idle CPU to wake a sleeping worker on. */
+struct spinner {
+    int cpu;
+    uint32_t stop; /* atomic */
+};
+
+static void *spinner_main(void *arg)
+{
+    struct spinner *sp = (struct spinner *)arg;
+    WT_EQ(pin_to(sp->cpu), 0);
+    while (!__atomic_load_n(&sp->stop, __ATOMIC_ACQUIRE))
+        weft__pool_relax();
+    return NULL;
+}
+
+/* A thread that waits for each result in turn, on CPU x, and a worker
+ * that last ran on x (put there by a task, then allowed every CPU again,
+ * which moves nothing), with the other CPU kept busy: a worker woken from
+ * its sleep stays on x, where the waiter spins. It moves off x as it
+ * takes the task, once the last move is WEFT__MOVE_EVERY_NS old: each
+ * round trip after a longer pause runs elsewhere. Without the move, each
+ * would run on x. */
 WT_CASE(test_ppool_worker_leaves_the_cpu_of_a_thread_waiting_for_it, "unit")
 {
     cpu_set_t all;
@@ -737,6 +755,9 @@ WT_CASE(test_ppool_worker_leaves_the_cpu_of_a_thread_waiting_for_it, "unit")
     if (CPU_COUNT(&all) < 2)
         return; /* nowhere to go */
     int x = first_cpu(&all);
+    cpu_set_t rest = all;
+    CPU_CLR(x, &rest);
+    struct spinner sp = {first_cpu(&rest), 0};
     weft_ppool *p;
     weft_ppool_opts o = {.max_workers = 1};
     WT_EQ(weft_ppool_create(&p, &o), 0);
@@ -746,15 +767,15 @@ WT_CASE(test_ppool_worker_leaves_the_cpu_of_a_thread_waiting_for_it, "unit")
     run_task(p, where_task, NULL, 0, &cpu);
     WT_EQ(cpu, x);
     run_task(p, affinity_task, &all, sizeof all, NULL);
-    /* A worker moves at most once in WEFT__MOVE_EVERY_NS, and it may have
-     * moved for the tasks above (which pinned it back). */
-    sleep_ns(2 * WEFT__MOVE_EVERY_NS);
-    int apart = 0;
-    for (int i = 0; i < 40; i++) {
+    pthread_t busy;
+    WT_EQ(pthread_create(&busy, NULL, spinner_main, &sp), 0);
+    for (int i = 0; i < 5; i++) {
+        sleep_ns(2 * WEFT__MOVE_EVERY_NS);
         run_task(p, where_task, NULL, 0, &cpu);
-        apart += cpu != x;
+        WT_NE(cpu, x);
     }
-    WT_GE(apart, 30);
+    __atomic_store_n(&sp.stop, 1u, __ATOMIC_RELEASE);
+    WT_EQ(pthread_join(busy, NULL), 0);
     WT_EQ(sched_setaffinity(0, sizeof all, &all), 0);
     WT_EQ(weft_ppool_free(p), 0);
     no_children_left();

@@ -60,8 +60,11 @@
  * CPUs: a worker that finds itself on the CPU of a thread that waits for
  * each of its results in turn (the two would take turns on that CPU)
  * moves to another CPU its affinity allows, by narrowing its affinity and
- * setting it back at once; a worker's affinity is otherwise left as the
- * parent's (or as its initializer sets it).
+ * setting it back at once (sched_setaffinity), at most once every 10 ms;
+ * a worker's affinity is otherwise left as the parent's (or as its
+ * initializer or tasks set it). An affinity set on a worker from outside
+ * at the instant it moves may be undone, and a worker that has moved
+ * keeps the CPUs it had then, not ones a cpuset adds later.
  *
  * Threads: every function may be called from any thread of the parent.
  * Callbacks of the pool's futures run in the pool's collector thread.
