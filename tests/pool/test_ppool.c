@@ -666,8 +666,15 @@ WT_CASE(test_ppool_worker_move_off_leaves_the_cpu_and_keeps_the_affinity, "unit 
             WT_EQ(pin_to(x), 0);
             WT_EQ(sched_getcpu(), x);
             WT_EQ(sched_setaffinity(0, sizeof all, &all), 0); /* a superset: no move */
-            WT_EQ(weft__pool_move_off(x), 0);
-            WT_NE(sched_getcpu(), x);
+            /* The kernel's own balancing may bring the process back to x
+             * between the move and the look (it is allowed there again):
+             * a few tries, each of which must report a move. */
+            bool left = false;
+            for (int i = 0; i < 3 && !left; i++) {
+                WT_EQ(weft__pool_move_off(x), 0);
+                left = sched_getcpu() != x;
+            }
+            WT_TRUE(left);
             WT_EQ(sched_getaffinity(0, sizeof now, &now), 0);
             WT_TRUE(CPU_EQUAL(&now, &all));
         }
