@@ -62,6 +62,12 @@ pid_t bench_spawn_piped(char *const argv[], int child_fd, int *our_fd);
 /* CLOCK_MONOTONIC nanoseconds. */
 int64_t bench_now_ns(void);
 
+/* n zeroed bytes shared with the children forked after the call (an
+ * anonymous shared mapping); aborts if it cannot be made. Released with
+ * bench_shared_free(p, n). */
+void *bench_shared(size_t n);
+void bench_shared_free(void *p, size_t n);
+
 /* Run `python3 bench/peers/<script> <args> <ops>` and read the ns/op it
  * prints; negative if python3 is unavailable. */
 double bench_python(const char *script, const char *args, long ops);

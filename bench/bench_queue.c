@@ -34,7 +34,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -194,17 +193,6 @@ struct flow_clock {
     int64_t end[4];
 };
 
-static struct flow_clock *clock_new(void)
-{
-    /* MAP_ANONYMOUS takes fd -1 (mmap(2)); cppcheck's model of mmap does
-     * not know that flag and reports a false invalidFunctionArg. */
-    int prot = PROT_READ | PROT_WRITE, flags = MAP_SHARED | MAP_ANONYMOUS;
-    // cppcheck-suppress invalidFunctionArg
-    void *p = mmap(NULL, sizeof(struct flow_clock), prot, flags, -1, 0);
-    bench_must(p != MAP_FAILED);
-    return (struct flow_clock *)p; /* zero-filled: no go yet */
-}
-
 /* nprod producers put `each` messages of msg_size bytes, then a 1-byte
  * stop; ncons consumers get until a stop. ns per message, or -1. */
 static double flow(const struct qops *ops, int nprod, int ncons, long total, size_t msg_size)
@@ -214,7 +202,8 @@ static double flow(const struct qops *ops, int nprod, int ncons, long total, siz
         return -1;
     char *buf = (char *)calloc(1, msg_size);
     bench_must(buf != NULL);
-    struct flow_clock *ck = clock_new();
+    /* Zero-filled: no go yet. */
+    struct flow_clock *ck = (struct flow_clock *)bench_shared(sizeof *ck);
     int ready[2];
     bench_must(pipe(ready) == 0);
     pid_t kids[4];
@@ -268,7 +257,7 @@ static double flow(const struct qops *ops, int nprod, int ncons, long total, siz
     int64_t t1 = t0; /* the children have exited: their stores are seen */
     for (int i = 0; i < ncons; i++)
         t1 = ck->end[i] > t1 ? ck->end[i] : t1;
-    bench_must(munmap(ck, sizeof *ck) == 0);
+    bench_shared_free(ck, sizeof *ck);
     ops->close(q);
     free(buf);
     return (double)(t1 - t0) / (double)(each * nprod);

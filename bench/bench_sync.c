@@ -22,7 +22,6 @@
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -385,14 +384,7 @@ struct shm_lock {
 
 static struct shm_lock *shm_new(void)
 {
-    /* MAP_ANONYMOUS takes fd -1 (mmap(2)); cppcheck's model of mmap does
-     * not know that flag and reports a false invalidFunctionArg. */
-    int prot = PROT_READ | PROT_WRITE, flags = MAP_SHARED | MAP_ANONYMOUS;
-    // cppcheck-suppress invalidFunctionArg
-    void *p = mmap(NULL, sizeof(struct shm_lock), prot, flags, -1, 0);
-    if (p == MAP_FAILED)
-        abort();
-    return (struct shm_lock *)p;
+    return (struct shm_lock *)bench_shared(sizeof(struct shm_lock));
 }
 
 static void shm_loop(struct shm_lock *s, long n, int use_weft)
@@ -439,7 +431,7 @@ static double shared_2p(long ops, int use_weft)
     long counted = s->counter;
     long expected = 2 * (ops / 2);
     (void)pthread_mutex_destroy(&s->pm);
-    (void)munmap(s, sizeof *s);
+    bench_shared_free(s, sizeof *s);
     if (counted != expected) {
         (void)fprintf(stderr, "lock_shared: lost updates\n");
         abort();
