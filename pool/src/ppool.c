@@ -105,7 +105,7 @@ struct ptask {
     weft_future *f; /* NULL: fire-and-forget, or settled */
     struct outcome *out; /* with f: its outcome, until settled */
     bool expired;   /* failed for its deadline before it started (f is NULL) */
-    bool claimed;   /* f was moved to running (it stays so when resent) */
+    bool claimed;   /* sent once: f (if any) runs, and stays so when resent */
     uint32_t cpu;   /* weft__pool_cpu() of the submitting thread */
     size_t len;
     unsigned char *arg; /* just after the struct, same allocation */
@@ -429,16 +429,19 @@ static int send_task(struct slot *s, struct ptask *t)
     struct weft__task_msg m = {t->id, t->fn, t->deadline, t->f != NULL, t->cpu};
     unsigned char *buf = t->arg - sizeof m; /* room left before arg */
     memcpy(buf, &m, sizeof m);
-    if (t->f == NULL || t->claimed)
-        return weft_queue_try_put(s->inbox, buf, sizeof m + t->len);
-    weft_future *f = t->f;
-    weft_lock_acquire(&f->mu);
-    int rc = weft_future_state_get(f) == WEFT_FUTURE_PENDING
+    int rc;
+    if (t->f == NULL || t->claimed) {
+        rc = weft_queue_try_put(s->inbox, buf, sizeof m + t->len);
+    } else {
+        weft_future *f = t->f;
+        weft_lock_acquire(&f->mu);
+        rc = weft_future_state_get(f) == WEFT_FUTURE_PENDING
                  ? weft_queue_try_put(s->inbox, buf, sizeof m + t->len)
                  : ECANCELED;
-    if (rc == 0)
-        rc = weft_future_set_running(f); /* pending, and f->mu held: 0 */
-    weft_lock_release(&f->mu);
+        if (rc == 0)
+            rc = weft_future_set_running(f); /* pending, and f->mu held: 0 */
+        weft_lock_release(&f->mu);
+    }
     if (rc == 0)
         t->claimed = true;
     return rc;
@@ -1378,12 +1381,16 @@ int weft_ppool_shutdown(weft_ppool *p, unsigned flags)
     __atomic_store_n(&p->shutdown, true, __ATOMIC_SEQ_CST); /* submit reads it unlocked */
     if (flags & WEFT_POOL_CANCEL_PENDING) {
         take_inbound(p);
+        struct ptask *keep = NULL, *keep_tail = NULL;
+        size_t kept = 0;
         while (p->pend_head != NULL) {
             struct ptask *t = pop_pending(p);
             if (t->claimed) {
-                /* Sent once to a worker that died before starting it: its
-                 * future already runs, so it fails rather than cancels. */
-                fail_task(p, t, EPIPE, 0, 0, false);
+                /* Sent once, to a worker that died before starting it: the
+                 * task counts as started (its future runs). It is sent
+                 * again, as a queued task is without CANCEL_PENDING. */
+                append(&keep, &keep_tail, t);
+                kept++;
                 continue;
             }
             if (t->deadline != WEFT_DEADLINE_NEVER)
@@ -1392,6 +1399,9 @@ int weft_ppool_shutdown(weft_ppool *p, unsigned flags)
             add_outcome(p, t, &o);
             free(t);
         }
+        p->pend_head = keep;
+        p->pend_tail = keep_tail;
+        __atomic_store_n(&p->npending, kept, __ATOMIC_RELAXED);
     }
     unlock_and_deliver(p);
     wake_collector(p);

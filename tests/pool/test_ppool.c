@@ -959,6 +959,54 @@ WT_CASE(test_ppool_task_held_back_by_a_full_inbox_can_be_cancelled, "unit valgri
     no_children_left();
 }
 
+/* A task sent to a worker that dies before starting it has a running
+ * future: shutdown with CANCEL_PENDING must send it again, neither cancel
+ * nor fail it. Each worker holds two tasks (prefetch); the one that dies
+ * cannot be replaced (RLIMIT_NPROC) and the other is blocked, so the task
+ * waits in the pool's queue when shutdown looks. */
+WT_CASE(test_ppool_cancel_pending_runs_a_task_its_dead_worker_did_not_start, "unit valgrind")
+{
+    if (geteuid() == 0)
+        WT_EQ(setuid(65534), 0); /* the limit does not bind root */
+    int told[2], go[2]; /* made before the workers, which inherit them */
+    WT_EQ(pipe(told), 0);
+    WT_EQ(pipe(go), 0);
+    weft_ppool *p;
+    weft_ppool_opts o = {.max_workers = 2, .prefetch = 2};
+    WT_EQ(weft_ppool_create(&p, &o), 0);
+    weft_future *dies = submit_int(p, crash_when_told, told[0]);
+    weft_future *blocker = submit_int(p, wait_for_byte, go[0]);
+    weft_future *fs[2];
+    for (int i = 0; i < 2; i++)
+        fs[i] = submit_int(p, square_task, i + 2);
+    for (int i = 0; i < 2; i++) /* sent: one to each worker */
+        while (!weft_future_running(fs[i]))
+            sleep_ns(MS);
+    struct rlimit old, low;
+    WT_EQ(getrlimit(RLIMIT_NPROC, &old), 0);
+    low = old;
+    low.rlim_cur = 1;
+    WT_EQ(setrlimit(RLIMIT_NPROC, &low), 0);
+    WT_EQ(write(told[1], "x", 1), 1);
+    WT_EQ(weft_future_result(dies, NULL), EOWNERDEAD);
+    WT_EQ(weft_ppool_shutdown(p, WEFT_POOL_CANCEL_PENDING | WEFT_POOL_NOWAIT), 0);
+    WT_EQ(setrlimit(RLIMIT_NPROC, &old), 0);
+    WT_EQ(write(go[1], "x", 1), 1);
+    WT_EQ(weft_future_result(blocker, NULL), 0);
+    for (int i = 0; i < 2; i++) {
+        WT_EQ(square_of(fs[i], NULL), (i + 2) * (i + 2));
+        weft_future_free(fs[i]);
+    }
+    weft_future_free(dies);
+    weft_future_free(blocker);
+    WT_EQ(weft_ppool_free(p), 0);
+    for (int i = 0; i < 2; i++) {
+        WT_EQ(close(told[i]), 0);
+        WT_EQ(close(go[i]), 0);
+    }
+    no_children_left();
+}
+
 /* A child forked while a task is with a worker waits on its copy of the
  * future in vain (the pool is the parent's). It lets the task finish just
  * before it waits, so that a child that did watch the worker's box would

@@ -137,7 +137,8 @@ int weft_ppool_submit_until(weft_ppool *p, weft_ptask_fn fn, const void *arg, si
 
 /* weft_ppool_shutdown - stop taking tasks; queued tasks still run unless
  * flags has WEFT_POOL_CANCEL_PENDING (tasks not yet sent to a worker are
- * cancelled). Without WEFT_POOL_NOWAIT, waits until every task is done and
+ * cancelled; one sent to a worker that died before starting it is sent
+ * again, since its future already reported running). Without WEFT_POOL_NOWAIT, waits until every task is done and
  * every worker has ended and been reaped. Idempotent. A submit that
  * returns 0 while another thread shuts the pool down was taken before
  * the shutdown: it runs, even with CANCEL_PENDING if it came after the
