@@ -2,34 +2,49 @@
  *
  * Design / invariants:
  *   - One lock (p->mu) guards the task ring, the idle stack, the worker
- *     list and the flags. A submission is one lock round: push the task,
- *     and pop an idle worker to wake (or decide to start one). Tasks carry
- *     no allocation of their own: the ring holds (fn, arg, future) by value
- *     and grows by doubling.
+ *     list, the batches' filling and clearing (below) and the flags. A
+ *     submission is one lock round: push the task, and pop an idle worker
+ *     to wake (or decide to start one). Tasks carry no allocation of their
+ *     own: the ring holds (fn, arg, future) by value and grows by doubling.
  *   - Each idle worker waits on its own word. A submitter pops exactly one
  *     idle worker under the lock and sets its word after unlocking, so one
- *     task wakes at most one worker and no wake-up is lost or wasted on a
- *     thread that finds nothing. The idle stack is LIFO: the worker that
- *     went idle last, the one most likely still spinning, gets the task.
- *   - A submitter that pops an idle worker hands it the task (w->handoff,
- *     with its running record) instead of queueing it: the worker runs it
- *     without taking p->mu. The ring holds the tasks no idle worker took;
- *     the queue's reference to a future travels with the handoff.
+ *     task wakes at most one worker and no wake-up is lost. The idle stack
+ *     is LIFO: the worker that went idle last, the one most likely still
+ *     spinning, gets the task.
+ *   - A submitter that pops an idle worker hands it the task (as its batch
+ *     of one, below) instead of queueing it: the worker runs it without
+ *     taking p->mu. The ring holds the tasks no idle worker took.
+ *   - Batches: a worker takes tasks in batches, in one lock round each:
+ *     first from other workers' batches (half of the unclaimed tasks of
+ *     the first batch that has some: those are older than the ring's), else
+ *     its share of the ring (count / workers, rounded up), at most
+ *     BATCH_MAX. A task in a batch is claimed by exchanging its fn with
+ *     NULL - by the batch's worker as it comes to it, by a thief, or by a
+ *     shutdown that cancels it or a broken pool that fails it - so it runs
+ *     once, and no task waits behind a long one while another worker is
+ *     free. Batches of two or more are listed in p->batchers for thieves.
+ *     When the ring backs up, this makes the lock round trips between
+ *     submitters and workers one per batch instead of one per task.
  *   - A submitter wakes no idle worker while another worker is finishing
  *     a task (p->finishing): that one takes p->mu next and finds the task.
  *     Read under p->mu and lowered under it, a nonzero count means some
- *     worker's critical section comes after the submitter's.
+ *     worker's critical section comes after the submitter's. A worker that
+ *     takes tasks from the ring and leaves some there wakes an idle worker
+ *     to take them.
  *   - An idle worker spins on its word for IDLE_SPINS pauses before it
  *     sleeps, announcing the sleep with W_ASLEEP: a task submitted within
  *     that window costs the submitter no system call and the worker no
  *     context switch (a sleeping hand-off costs microseconds).
- *   - The ring holds one reference to each task's future. A worker claims
- *     a task with weft_future_set_running; a claim that fails means the
- *     task was cancelled or already run by a waiter that helped (see
- *     weft__tpool_help), and the entry is dropped.
- *   - Each worker records the futures it is running (the one it popped and
- *     any it runs while helping, chained through the futures' `outer`
- *     links under p->mu), so a fork child can fail their copies.
+ *   - References: the ring holds one to each task's future, and moves it
+ *     into the batch that takes the task; a thief or a cancelling shutdown
+ *     takes one of its own. A batch's are dropped after it is cleared
+ *     (under p->mu, once every task in it is claimed and run), outside
+ *     the lock. A claimed task runs if weft_future_set_running succeeds;
+ *     it fails when the task was cancelled or already run by a waiter that
+ *     helped (see weft__tpool_help).
+ *   - Each worker's batch, and the futures it runs while helping (chained
+ *     through `outer` links under p->mu), name the futures a fork child
+ *     must fail: their tasks run in the parent.
  *   - Fork: prepare takes the registry lock and every pool's lock; the
  *     child empties each pool (the parent runs those tasks), fails the
  *     copied futures with ECHILD and releases the locks. */
@@ -68,18 +83,25 @@ struct running {
     struct running *outer;
 };
 
+/* Tasks a worker takes from the ring in one lock round, at most. */
+enum { BATCH_MAX = 16 };
+
 struct worker {
     weft_tpool *pool;
     weft_thread *t;
-    uint32_t wake;           /* 1: go look at the queue */
+    uint32_t wake;           /* W_IDLE, W_WOKEN or W_ASLEEP (below) */
     size_t index;
-    struct running *running; /* innermost task this worker runs (p->mu) */
-    struct running top;      /* the task it took, outside helped ones (p->mu) */
-    /* A task handed over by the submitter that woke this worker: written
-     * under p->mu before the wake, read and cleared by the worker after. */
-    struct task handoff;
+    struct running *running; /* innermost task it runs while helping (p->mu) */
+    /* The tasks it took: filled and cleared under p->mu (by the submitter
+     * that hands it one while it is idle, or by itself); a task's fn is
+     * claimed by an atomic exchange with NULL (see run_batch, steal). */
+    struct task batch[BATCH_MAX];
+    size_t nbatch;
+    size_t bpos;             /* its index in p->batchers, or NO_BPOS (p->mu) */
     struct worker *next;     /* every worker of the pool (p->mu) */
 };
+
+#define NO_BPOS ((size_t)-1)
 
 struct weft_tpool {
     weft_lock mu;
@@ -87,6 +109,8 @@ struct weft_tpool {
     size_t cap WEFT_GUARDED_BY(mu), head WEFT_GUARDED_BY(mu), count WEFT_GUARDED_BY(mu);
     struct worker **idle WEFT_PT_GUARDED_BY(mu); /* stack of sleeping workers (set at create) */
     size_t nidle WEFT_GUARDED_BY(mu);
+    struct worker **batchers WEFT_PT_GUARDED_BY(mu); /* workers with batches of 2+ */
+    size_t nbatchers WEFT_GUARDED_BY(mu);
     /* Workers between the end of a task and taking mu to look for the next
      * one (atomic: raised without mu, lowered under it). */
     uint32_t finishing;
@@ -250,13 +274,151 @@ static void drain_queue(weft_tpool *p, int error, bool cancel) WEFT_RELEASE(p->m
 
 /* ---- workers ---- */
 
-/* Record f as the task w (a worker of p) runs, outside any helped one. */
-static void set_top(weft_tpool *p, struct worker *w, weft_future *f) WEFT_REQUIRES(p->mu)
+/* Run a claimed task. */
+static void run_claimed(weft_task_fn fn, void *arg, weft_future *f)
 {
-    (void)p;
-    w->top.f = f;
-    w->top.outer = NULL;
-    w->running = &w->top;
+    if (f == NULL)
+        weft__tpool_run(NULL, fn, arg);
+    else if (weft_future_set_running(f) == 0)
+        weft__tpool_run(f, fn, arg);
+}
+
+/* Claim a batch slot: its fn, or NULL if a thief or a cancel took it. */
+static weft_task_fn claim(struct task *slot)
+{
+    return __atomic_exchange_n(&slot->fn, (weft_task_fn)NULL, __ATOMIC_ACQ_REL);
+}
+
+static void fill_slot(struct task *slot, weft_task_fn fn, void *arg, weft_future *f)
+{
+    slot->arg = arg;
+    slot->f = f;
+    __atomic_store_n(&slot->fn, fn, __ATOMIC_RELAXED);
+}
+
+/* Take w's share of the ring as its batch; returns its size. */
+static size_t take_batch(weft_tpool *p, struct worker *w) WEFT_REQUIRES(p->mu)
+{
+    size_t k = (p->count + p->nworkers - 1) / p->nworkers;
+    if (k > BATCH_MAX)
+        k = BATCH_MAX;
+    for (size_t i = 0; i < k; i++) {
+        struct task t = ring_pop(p);
+        fill_slot(&w->batch[i], t.fn, t.arg, t.f);
+    }
+    w->nbatch = k;
+    if (k > 1) {
+        w->bpos = p->nbatchers;
+        p->batchers[p->nbatchers++] = w;
+    }
+    return k;
+}
+
+/* Run the n tasks of w's batch that no thief or cancel claimed first. */
+static void run_batch(struct worker *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct task *slot = &w->batch[i];
+        weft_task_fn fn = claim(slot);
+        if (fn != NULL)
+            run_claimed(fn, slot->arg, slot->f);
+    }
+}
+
+/* Empty w's batch, each task in it claimed: the references it held go to
+ * hold[], to be dropped once p->mu is released; returns their count. */
+static size_t clear_batch(weft_tpool *p, struct worker *w, weft_future **hold)
+    WEFT_REQUIRES(p->mu)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < w->nbatch; i++)
+        if (w->batch[i].f != NULL)
+            hold[n++] = w->batch[i].f;
+    w->nbatch = 0;
+    if (w->bpos != NO_BPOS) {
+        struct worker *last = p->batchers[--p->nbatchers];
+        p->batchers[w->bpos] = last;
+        last->bpos = w->bpos;
+        w->bpos = NO_BPOS;
+    }
+    return n;
+}
+
+static void drop_refs(weft_future **fs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        weft_future_free(fs[i]);
+}
+
+/* Take half (rounded up) of the unclaimed tasks of the first batch that
+ * has some, as w's batch, with references of its own to their futures.
+ * The batch's worker claims from the front, thieves from the back: the
+ * unclaimed tasks are a run [lo, hi). Returns the count taken. */
+static size_t steal(weft_tpool *p, struct worker *w) WEFT_REQUIRES(p->mu)
+{
+    for (size_t b = 0; b < p->nbatchers; b++) {
+        struct worker *v = p->batchers[b];
+        size_t lo = 0, hi = v->nbatch;
+        while (lo < hi && __atomic_load_n(&v->batch[lo].fn, __ATOMIC_RELAXED) == NULL)
+            lo++;
+        while (hi > lo && __atomic_load_n(&v->batch[hi - 1].fn, __ATOMIC_RELAXED) == NULL)
+            hi--;
+        size_t n = 0;
+        for (size_t i = hi - (hi - lo + 1) / 2; i < hi; i++) {
+            struct task *slot = &v->batch[i];
+            weft_task_fn fn = claim(slot);
+            if (fn == NULL)
+                continue; /* its worker came to it meanwhile */
+            fill_slot(&w->batch[n++], fn, slot->arg,
+                      slot->f != NULL ? weft_future_ref(slot->f) : NULL);
+        }
+        if (n == 0)
+            continue;
+        w->nbatch = n;
+        if (n > 1) {
+            w->bpos = p->nbatchers;
+            p->batchers[p->nbatchers++] = w;
+        }
+        return n;
+    }
+    return 0;
+}
+
+/* Claim the unclaimed tasks of v's batch into fs[*n .. cap), with a
+ * reference of their own (the batch's is v's to drop). */
+static void claim_all(struct worker *v, weft_future **fs, size_t *n, size_t cap)
+{
+    for (size_t i = 0; i < v->nbatch && *n < cap; i++) {
+        struct task *slot = &v->batch[i];
+        if (__atomic_load_n(&slot->fn, __ATOMIC_RELAXED) == NULL || claim(slot) == NULL)
+            continue;
+        if (slot->f != NULL)
+            fs[(*n)++] = weft_future_ref(slot->f);
+    }
+}
+
+/* Claim every unclaimed task in the workers' batches (tasks handed over
+ * included) and settle it (see settle): cancelled, or failed with error.
+ * The batchers are looked at too: a shutdown that waits takes the worker
+ * list to join them. Called with p->mu held, returns with it released,
+ * completing the futures outside it. */
+static void settle_batched(weft_tpool *p, int error, bool cancel) WEFT_RELEASE(p->mu)
+{
+    enum { CHUNK = 64 };
+    for (;;) {
+        weft_future *fs[CHUNK];
+        size_t n = 0;
+        for (struct worker *v = p->workers; v != NULL && n < CHUNK; v = v->next)
+            claim_all(v, fs, &n, CHUNK);
+        for (size_t b = 0; b < p->nbatchers && n < CHUNK; b++)
+            claim_all(p->batchers[b], fs, &n, CHUNK);
+        weft_lock_release(&p->mu);
+        for (size_t i = 0; i < n; i++)
+            settle(fs[i], error, cancel);
+        if (n < CHUNK)
+            return;
+        weft_lock_acquire(&p->mu);
+    }
 }
 
 static int worker_main(void *arg)
@@ -278,54 +440,56 @@ static int worker_main(void *arg)
                 wake_worker(idle[i]);
             p->nworkers--;
             drain_queue(p, EPIPE, false);
+            weft_lock_acquire(&p->mu);
+            settle_batched(p, EPIPE, false); /* tasks taken, not started */
             return rc;
         }
     }
-    weft_future *done = NULL;
+    weft_future *hold[BATCH_MAX];
+    size_t nhold = 0;
     weft_lock_acquire(&p->mu);
     for (;;) {
-        struct task t;
+        nhold = clear_batch(p, w, hold);
         if (p->broken != 0)
             break;
-        if (p->count > 0) {
-            t = ring_pop(p);
-            if (t.f != NULL)
-                set_top(p, w, t.f);
+        size_t n = steal(p, w);
+        if (n > 0) {
             weft_lock_release(&p->mu);
+        } else if (p->count > 0) {
+            n = take_batch(p, w);
+            /* Tasks left in the ring: an idle worker gets up to take them
+             * (submitters wake none while a worker finishes, see
+             * weft_tpool_submit). */
+            struct worker *helper = p->count > 0 && p->nidle > 0 ? p->idle[--p->nidle] : NULL;
+            weft_lock_release(&p->mu);
+            if (helper != NULL)
+                wake_worker(helper);
         } else {
             if (p->shutdown)
                 break;
             p->idle[p->nidle++] = w;
             __atomic_store_n(&w->wake, (uint32_t)W_IDLE, __ATOMIC_RELAXED);
             weft_lock_release(&p->mu);
-            weft_future_free(done);
-            done = NULL;
+            drop_refs(hold, nhold);
+            nhold = 0;
             wait_for_wake(w);
             WEFT__POOL_HB_AFTER(&w->wake);
             /* The submitter that woke us may have handed us its task. */
-            t = w->handoff;
-            w->handoff.fn = NULL;
-            if (t.fn == NULL) {
-                weft_lock_acquire(&p->mu); /* woken to look: shutdown, broken */
+            n = w->nbatch;
+            if (n == 0) {
+                weft_lock_acquire(&p->mu); /* woken to look: tasks, shutdown, broken */
                 continue;
             }
         }
-        weft_future_free(done);
-        done = NULL;
-        if (t.f == NULL) {
-            weft__tpool_run(NULL, t.fn, t.arg);
-        } else if (weft_future_set_running(t.f) == 0) {
-            weft__tpool_run(t.f, t.fn, t.arg);
-        }
-        done = t.f;
+        drop_refs(hold, nhold);
+        run_batch(w, n);
         __atomic_fetch_add(&p->finishing, 1, __ATOMIC_RELAXED);
         weft_lock_acquire(&p->mu);
         __atomic_fetch_sub(&p->finishing, 1, __ATOMIC_RELAXED);
-        w->running = NULL;
     }
     p->nworkers--;
     weft_lock_release(&p->mu);
-    weft_future_free(done);
+    drop_refs(hold, nhold);
     return 0;
 }
 
@@ -337,6 +501,9 @@ static int start_worker(weft_tpool *p) WEFT_REQUIRES(p->mu)
         return ENOMEM;
     w->pool = p;
     w->index = p->started;
+    w->bpos = NO_BPOS;
+    for (size_t i = 0; i < BATCH_MAX; i++)
+        WEFT__POOL_HG_ATOMIC(&w->batch[i].fn); /* only ever accessed atomically */
     WEFT__POOL_HG_ATOMIC(&w->wake);
     char name[PREFIX_MAX + 24];
     (void)snprintf(name, sizeof name, "%s_%zu", p->prefix, p->started);
@@ -398,12 +565,19 @@ static void fork_child(void) WEFT_NO_THREAD_SAFETY_ANALYSIS
             next = w->next;
             for (struct running *r = w->running; r != NULL; r = r->outer)
                 fail_copy(r->f);
+            for (size_t i = 0; i < w->nbatch; i++) {
+                if (w->batch[i].f != NULL) {
+                    fail_copy(w->batch[i].f);
+                    weft_future_free(w->batch[i].f);
+                }
+            }
             weft_thread_unref(w->t);
             free(w);
         }
         p->workers = NULL;
         p->nworkers = 0;
         p->nidle = 0;
+        p->nbatchers = 0;
         while (p->count > 0) {
             struct task t = ring_pop(p);
             if (t.f != NULL) {
@@ -447,7 +621,10 @@ int weft_tpool_create(weft_tpool **out, const weft_tpool_opts *opts)
         return ENOMEM;
     p->max = o.max_workers ? o.max_workers : default_workers();
     p->idle = (struct worker **)calloc(p->max, sizeof(struct worker *));
-    if (p->idle == NULL) {
+    p->batchers = (struct worker **)calloc(p->max, sizeof(struct worker *));
+    if (p->idle == NULL || p->batchers == NULL) {
+        free(p->idle);
+        free(p->batchers);
         free(p);
         return ENOMEM;
     }
@@ -494,9 +671,8 @@ int weft_tpool_submit(weft_tpool *p, weft_task_fn fn, void *arg, weft_future **o
      * between them. Otherwise an idle worker gets the task by hand. */
     if (rc == 0 && p->nidle > 0 && __atomic_load_n(&p->finishing, __ATOMIC_RELAXED) == 0) {
         wake = p->idle[--p->nidle];
-        wake->handoff = t;
-        if (t.f != NULL)
-            set_top(p, wake, t.f);
+        fill_slot(&wake->batch[0], t.fn, t.arg, t.f); /* its batch is empty */
+        wake->nbatch = 1;
     } else if (rc == 0) {
         if (p->nidle == 0 && p->nworkers < p->max) {
             int src = start_worker(p);
@@ -529,10 +705,13 @@ int weft_tpool_shutdown(weft_tpool *p, unsigned flags)
     for (size_t i = 0; i < p->nidle; i++)
         wake_worker(idle[i]);
     p->nidle = 0;
-    if (flags & WEFT_POOL_CANCEL_PENDING)
+    if (flags & WEFT_POOL_CANCEL_PENDING) {
         drain_queue(p, EPIPE, true);
-    else
+        weft_lock_acquire(&p->mu);
+        settle_batched(p, 0, true);
+    } else {
         weft_lock_release(&p->mu);
+    }
     if (flags & WEFT_POOL_NOWAIT)
         return 0;
     if (self != NULL && self->pool == p)
@@ -577,6 +756,7 @@ int weft_tpool_free(weft_tpool *p)
     weft_lock_release(&p->mu);
     free(ring);
     free(p->idle);
+    free(p->batchers);
     (void)weft_lock_destroy(&p->mu);
     (void)weft_lock_destroy(&p->join_mu);
     free(p);

@@ -264,6 +264,80 @@ WT_CASE(test_tpool_shutdown_cancel_pending_and_errors, "unit valgrind helgrind")
     weft_event_destroy(&gate);
 }
 
+/* Two workers, both blocked, then a third blocker and NQ squares queued;
+ * the first worker is let go and takes a batch from the ring: the third
+ * blocker, which stops it, and squares behind it. */
+enum { NQ = 9 };
+
+struct batched {
+    weft_tpool *pool;
+    weft_event gate[3];
+    weft_future *blocker[3], *q[NQ];
+};
+
+static void batch_behind_blocker(struct batched *b)
+{
+    weft_tpool_opts o = {.max_workers = 2};
+    WT_EQ(weft_tpool_create(&b->pool, &o), 0);
+    for (int i = 0; i < 3; i++)
+        weft_event_init(&b->gate[i], 0);
+    for (int i = 0; i < 2; i++)
+        WT_EQ(weft_tpool_submit(b->pool, wait_event_task, &b->gate[i], &b->blocker[i]), 0);
+    for (int i = 0; i < 2; i++)
+        while (!weft_future_running(b->blocker[i]))
+            sleep_ns(MS / 10);
+    WT_EQ(weft_tpool_submit(b->pool, wait_event_task, &b->gate[2], &b->blocker[2]), 0);
+    for (int i = 0; i < NQ; i++)
+        WT_EQ(weft_tpool_submit(b->pool, square, ip(i), &b->q[i]), 0);
+    weft_event_set(&b->gate[0]);
+    while (!weft_future_running(b->blocker[2]))
+        sleep_ns(MS / 10);
+}
+
+static void batched_free(struct batched *b)
+{
+    for (int i = 0; i < 3; i++)
+        weft_event_set(&b->gate[i]);
+    WT_EQ(weft_tpool_free(b->pool), 0);
+    for (int i = 0; i < 3; i++) {
+        WT_EQ(weft_future_result(b->blocker[i], NULL), 0);
+        weft_future_free(b->blocker[i]);
+        weft_event_destroy(&b->gate[i]);
+    }
+    for (int i = 0; i < NQ; i++)
+        weft_future_free(b->q[i]);
+}
+
+/* No task waits behind a blocked one while another worker is free: the
+ * second worker, let go, runs the ring and then the squares in the first
+ * one's batch. */
+WT_CASE(test_tpool_free_worker_runs_tasks_batched_behind_a_blocked_one, "unit valgrind helgrind")
+{
+    struct batched b;
+    batch_behind_blocker(&b);
+    weft_event_set(&b.gate[1]);
+    int64_t deadline = weft_time_now_ns() + (int64_t)10000 * MS;
+    for (int i = 0; i < NQ; i++) {
+        void *v = NULL;
+        WT_EQ(weft_future_result_until(b.q[i], deadline, &v), 0);
+        WT_EQ(pi(v), i * i);
+    }
+    WT_TRUE(!weft_future_done(b.blocker[2]));
+    batched_free(&b);
+}
+
+/* Shutdown with CANCEL_PENDING cancels the tasks a worker took in its
+ * batch but has not started, as it does those in the ring. */
+WT_CASE(test_tpool_cancel_pending_cancels_batched_tasks, "unit valgrind helgrind")
+{
+    struct batched b;
+    batch_behind_blocker(&b);
+    WT_EQ(weft_tpool_shutdown(b.pool, WEFT_POOL_NOWAIT | WEFT_POOL_CANCEL_PENDING), 0);
+    for (int i = 0; i < NQ; i++)
+        WT_EQ(weft_future_result_until(b.q[i], 0, NULL), ECANCELED);
+    batched_free(&b);
+}
+
 static int shutdown_own_pool(void *arg, void **result)
 {
     (void)result;
@@ -328,6 +402,64 @@ WT_CASE(test_tpool_initializer_failure_breaks_pool, "unit valgrind")
     WT_EQ(pi(v), 9);
     weft_future_free(f);
     WT_EQ(weft_tpool_free(p), 0);
+}
+
+/* The third worker's initializer waits for a gate, then fails. */
+struct third_fails {
+    int calls;
+    weft_event gate;
+};
+
+static int init_third_fails(void *arg)
+{
+    struct third_fails *t = (struct third_fails *)arg;
+    if (__atomic_add_fetch(&t->calls, 1, __ATOMIC_RELAXED) < 3)
+        return 0;
+    weft_event_wait(&t->gate);
+    return EIO;
+}
+
+/* A pool that breaks fails the tasks workers took in batches but have not
+ * started, as it fails those in the ring. */
+WT_CASE(test_tpool_initializer_failure_fails_batched_tasks, "unit valgrind")
+{
+    struct third_fails t = {0};
+    weft_event_init(&t.gate, 0);
+    weft_tpool *p;
+    weft_tpool_opts o = {.max_workers = 3, .initializer = init_third_fails, .initarg = &t};
+    WT_EQ(weft_tpool_create(&p, &o), 0);
+    weft_event gate[3];
+    weft_future *blocker[3], *q[NQ];
+    for (int i = 0; i < 3; i++)
+        weft_event_init(&gate[i], 0);
+    for (int i = 0; i < 2; i++)
+        WT_EQ(weft_tpool_submit(p, wait_event_task, &gate[i], &blocker[i]), 0);
+    for (int i = 0; i < 2; i++)
+        while (!weft_future_running(blocker[i]))
+            sleep_ns(MS / 10);
+    /* This submit starts the third worker, which waits in its initializer. */
+    WT_EQ(weft_tpool_submit(p, wait_event_task, &gate[2], &blocker[2]), 0);
+    for (int i = 0; i < NQ; i++)
+        WT_EQ(weft_tpool_submit(p, square, ip(i), &q[i]), 0);
+    weft_event_set(&gate[0]); /* its worker takes blocker 2 and squares */
+    while (!weft_future_running(blocker[2]))
+        sleep_ns(MS / 10);
+    weft_event_set(&t.gate);
+    int64_t deadline = weft_time_now_ns() + (int64_t)10000 * MS;
+    for (int i = 0; i < NQ; i++)
+        WT_EQ(weft_future_result_until(q[i], deadline, NULL), EPIPE);
+    WT_EQ(weft_tpool_broken(p), EIO);
+    for (int i = 1; i < 3; i++)
+        weft_event_set(&gate[i]);
+    WT_EQ(weft_tpool_free(p), 0);
+    for (int i = 0; i < 3; i++) {
+        WT_EQ(weft_future_result(blocker[i], NULL), 0);
+        weft_future_free(blocker[i]);
+        weft_event_destroy(&gate[i]);
+    }
+    for (int i = 0; i < NQ; i++)
+        weft_future_free(q[i]);
+    weft_event_destroy(&t.gate);
 }
 
 static void *set_gate_later(void *arg)
@@ -458,6 +590,42 @@ WT_CASE(test_tpool_fork_child_gets_usable_pool, "unit valgrind")
     weft_event_destroy(&gate);
 }
 
+static int child_sees_batch_failed(void *arg)
+{
+    struct batched *b = (struct batched *)arg;
+    int64_t deadline = weft_time_now_ns() + (int64_t)10000 * MS;
+    for (int i = 0; i < NQ; i++)
+        if (weft_future_result_until(b->q[i], deadline, NULL) != ECHILD)
+            return 1;
+    if (weft_future_result_until(b->blocker[1], deadline, NULL) != ECHILD ||
+        weft_future_result_until(b->blocker[2], deadline, NULL) != ECHILD)
+        return 2;
+    weft_future *f;
+    if (weft_tpool_submit(b->pool, square, ip(5), &f) != 0)
+        return 3;
+    void *v = NULL;
+    if (weft_future_result(f, &v) != 0 || pi(v) != 25)
+        return 4;
+    weft_future_free(f);
+    return weft_tpool_free(b->pool) == 0 ? 0 : 5;
+}
+
+/* A fork child fails the copies of tasks held in a worker's batch, as it
+ * does those in the ring and those running. */
+WT_CASE(test_tpool_fork_child_fails_batched_tasks, "unit valgrind")
+{
+    struct batched b;
+    batch_behind_blocker(&b);
+    WT_EQ(reap(fork_child(child_sees_batch_failed, &b)), 0);
+    weft_event_set(&b.gate[1]);
+    for (int i = 0; i < NQ; i++) {
+        void *v = NULL;
+        WT_EQ(weft_future_result(b.q[i], &v), 0);
+        WT_EQ(pi(v), i * i);
+    }
+    batched_free(&b);
+}
+
 /* Submitters, cancellers and waiters at once: every future completes
  * exactly once (its callback counts), with its own task's outcome. */
 struct stress {
@@ -515,6 +683,81 @@ WT_CASE(test_tpool_stress_every_future_completes_once, "stress")
     WT_EQ(s.completions, (int)(3 * n));
     WT_LE(s.ran, (int)(3 * n));
     WT_GE(s.ran, (int)(3 * (n - (n + 2) / 3)));
+}
+
+/* Batches under load: two submitters queue tasks of mixed lengths faster
+ * than three workers run them, so workers take batches and steal from
+ * each other; a shutdown with CANCEL_PENDING lands in the middle. Every
+ * future the pool accepted completes exactly once, with its result or
+ * cancelled, and no task runs twice. */
+struct churn {
+    weft_tpool *pool;
+    int accepted, completions, ran, cancelled;
+    int shut;
+};
+
+static int churn_task(void *arg, void **result)
+{
+    struct churn *c = (struct churn *)arg;
+    int ran = __atomic_add_fetch(&c->ran, 1, __ATOMIC_RELAXED);
+    if (ran % 7 == 0)
+        sleep_ns((int64_t)20000 * (ran % 3));
+    *result = c;
+    return 0;
+}
+
+static void churn_done(weft_future *f, void *arg)
+{
+    struct churn *c = (struct churn *)arg;
+    __atomic_fetch_add(&c->completions, 1, __ATOMIC_RELAXED);
+    if (weft_future_cancelled(f))
+        __atomic_fetch_add(&c->cancelled, 1, __ATOMIC_RELAXED);
+}
+
+static void *churn_submitter(void *arg)
+{
+    struct churn *c = (struct churn *)arg;
+    long n = wt_iters(4000);
+    for (long i = 0; i < n; i++) {
+        weft_future *f = NULL;
+        int rc = weft_tpool_submit(c->pool, churn_task, c, &f);
+        if (rc == ESHUTDOWN) {
+            WT_TRUE(__atomic_load_n(&c->shut, __ATOMIC_ACQUIRE));
+            break;
+        }
+        WT_EQ(rc, 0);
+        __atomic_fetch_add(&c->accepted, 1, __ATOMIC_RELAXED);
+        WT_EQ(weft_future_add_done_callback(f, churn_done, c), 0);
+        if (i % 11 == 0)
+            (void)weft_future_cancel(f);
+        if (i % 97 == 0) {
+            void *v = NULL;
+            rc = weft_future_result(f, &v);
+            WT_TRUE((rc == 0 && v == c) || rc == ECANCELED);
+        }
+        weft_future_free(f);
+    }
+    return NULL;
+}
+
+WT_CASE(test_tpool_stress_batches_steals_and_cancel_pending, "stress")
+{
+    struct churn c;
+    memset(&c, 0, sizeof c);
+    weft_tpool_opts o = {.max_workers = 3};
+    WT_EQ(weft_tpool_create(&c.pool, &o), 0);
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        t[i] = spawn(churn_submitter, &c);
+    while (__atomic_load_n(&c.accepted, __ATOMIC_RELAXED) < (int)wt_iters(4000))
+        sleep_ns(MS / 10);
+    __atomic_store_n(&c.shut, 1, __ATOMIC_RELEASE);
+    WT_EQ(weft_tpool_shutdown(c.pool, WEFT_POOL_NOWAIT | WEFT_POOL_CANCEL_PENDING), 0);
+    for (int i = 0; i < 2; i++)
+        join(t[i]);
+    WT_EQ(weft_tpool_free(c.pool), 0);
+    WT_EQ(c.completions, c.accepted);
+    WT_EQ(c.ran + c.cancelled, c.accepted);
 }
 
 WT_MAIN()

@@ -14,9 +14,13 @@
  *     weft_tpool_free(pool);                        // waits for queued tasks
  *
  * A task returns 0 and may store a result pointer (the future's result), or
- * returns an error code (the future's error). Tasks run in submission order
- * as workers become free; workers start on demand, one per submission that
- * finds none idle, up to max_workers, and live until shutdown.
+ * returns an error code (the future's error). Tasks start in about
+ * submission order as workers become free: when the queue backs up, a
+ * worker takes its share of it at once (up to 16 tasks, run in order), and
+ * a worker with nothing to do takes the next task of another's share, so
+ * no task waits behind a running one while a worker is free. Workers start
+ * on demand, one per submission that finds none idle, up to max_workers,
+ * and live until shutdown.
  *
  * Tasks that wait on tasks: a worker that waits (weft_future_wait_until,
  * result, wait_set, as_completed) on a future of its own pool whose task is
