@@ -71,8 +71,10 @@ int weft_tpool_map_until(weft_tpool *p, weft_task_fn fn, void *const *args, size
         rc = weft_future_wait_set_until(fs, submitted, WEFT_ALL_COMPLETED, deadline_ns, NULL, NULL);
     if (rc != 0) {
         /* Give up: chunks not started never will; wait out the others,
-         * which write into results and errs. */
-        for (size_t i = 0; i < submitted; i++)
+         * which write into results and errs. A broken pool (EPIPE) fails
+         * its queued chunks itself, with EPIPE, which their items must
+         * say: a cancel here could reach one first. */
+        for (size_t i = 0; i < submitted && rc != EPIPE; i++)
             (void)weft_future_cancel(fs[i]);
         for (size_t i = 0; i < submitted; i++)
             (void)weft_future_wait_until(fs[i], WEFT_DEADLINE_NEVER);
