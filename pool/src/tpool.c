@@ -29,8 +29,8 @@
  *     a task (p->finishing): that one takes p->mu next and finds the task.
  *     Read under p->mu and lowered under it, a nonzero count means some
  *     worker's critical section comes after the submitter's. A worker that
- *     takes tasks from the ring and leaves some there wakes an idle worker
- *     to take them.
+ *     takes tasks and leaves some for another (in the ring, or in the
+ *     batch it stole from) wakes an idle worker to take them.
  *   - An idle worker spins on its word for IDLE_SPINS pauses before it
  *     sleeps, announcing the sleep with W_ASLEEP: a task submitted within
  *     that window costs the submitter no system call and the worker no
@@ -242,7 +242,7 @@ static void wait_for_wake(struct worker *w)
 
 /* Settle a queued task's future without running it: cancelled, or failed
  * with error if it is still pending (a waiter may be running it: helped
- * tasks keep their own outcome). Drops the queue's reference. */
+ * tasks keep their own outcome). Drops the reference it came with. */
 static void settle(weft_future *f, int error, bool cancel)
 {
     if (f == NULL)
@@ -254,19 +254,56 @@ static void settle(weft_future *f, int error, bool cancel)
     weft_future_free(f);
 }
 
-/* Settle every queued task; called with p->mu held, returns with it
- * released, completing the futures outside it. */
+/* Claim a batch slot: its fn, or NULL if a thief or a cancel took it. */
+static weft_task_fn claim(struct task *slot)
+{
+    return __atomic_exchange_n(&slot->fn, (weft_task_fn)NULL, __ATOMIC_ACQ_REL);
+}
+
+static void fill_slot(struct task *slot, weft_task_fn fn, void *arg, weft_future *f)
+{
+    slot->arg = arg;
+    slot->f = f;
+    __atomic_store_n(&slot->fn, fn, __ATOMIC_RELAXED);
+}
+
+/* Claim the unclaimed tasks of v's batch into fs[*n .. cap), with a
+ * reference of their own (the batch's is v's to drop). */
+static void claim_all(struct worker *v, weft_future **fs, size_t *n, size_t cap)
+{
+    for (size_t i = 0; i < v->nbatch && *n < cap; i++) {
+        struct task *slot = &v->batch[i];
+        if (__atomic_load_n(&slot->fn, __ATOMIC_RELAXED) == NULL || claim(slot) == NULL)
+            continue;
+        if (slot->f != NULL)
+            fs[(*n)++] = weft_future_ref(slot->f);
+    }
+}
+
+/* Settle every task not started: those in the ring and the unclaimed ones
+ * in the workers' batches (handed-over tasks included; the batchers are
+ * looked at too, since a shutdown that waits takes the worker list to
+ * join it). Called with p->mu held, returns with it released, completing
+ * the futures outside it. */
 static void drain_queue(weft_tpool *p, int error, bool cancel) WEFT_RELEASE(p->mu)
 {
+    enum { CHUNK = 64 };
     for (;;) {
-        struct task batch[64];
+        weft_future *fs[CHUNK]; /* each with a reference that settle drops */
         size_t n = 0;
-        while (n < 64 && p->count > 0)
-            batch[n++] = ring_pop(p);
+        while (n < CHUNK && p->count > 0) {
+            struct task t = ring_pop(p); /* the ring's reference */
+            if (t.f != NULL)
+                fs[n++] = t.f;
+        }
+        for (struct worker *v = p->workers; v != NULL && n < CHUNK; v = v->next)
+            claim_all(v, fs, &n, CHUNK);
+        for (size_t b = 0; b < p->nbatchers && n < CHUNK; b++)
+            claim_all(p->batchers[b], fs, &n, CHUNK);
         weft_lock_release(&p->mu);
         for (size_t i = 0; i < n; i++)
-            settle(batch[i].f, error, cancel);
-        if (n < 64)
+            settle(fs[i], error, cancel);
+        if (n < CHUNK)
             return;
         weft_lock_acquire(&p->mu);
     }
@@ -283,17 +320,15 @@ static void run_claimed(weft_task_fn fn, void *arg, weft_future *f)
         weft__tpool_run(f, fn, arg);
 }
 
-/* Claim a batch slot: its fn, or NULL if a thief or a cancel took it. */
-static weft_task_fn claim(struct task *slot)
+/* Give w, whose batch was empty, its n tasks just filled in; a batch of
+ * two or more is listed for thieves. */
+static void set_batch(weft_tpool *p, struct worker *w, size_t n) WEFT_REQUIRES(p->mu)
 {
-    return __atomic_exchange_n(&slot->fn, (weft_task_fn)NULL, __ATOMIC_ACQ_REL);
-}
-
-static void fill_slot(struct task *slot, weft_task_fn fn, void *arg, weft_future *f)
-{
-    slot->arg = arg;
-    slot->f = f;
-    __atomic_store_n(&slot->fn, fn, __ATOMIC_RELAXED);
+    w->nbatch = n;
+    if (n > 1) {
+        w->bpos = p->nbatchers;
+        p->batchers[p->nbatchers++] = w;
+    }
 }
 
 /* Take w's share of the ring as its batch; returns its size. */
@@ -306,11 +341,7 @@ static size_t take_batch(weft_tpool *p, struct worker *w) WEFT_REQUIRES(p->mu)
         struct task t = ring_pop(p);
         fill_slot(&w->batch[i], t.fn, t.arg, t.f);
     }
-    w->nbatch = k;
-    if (k > 1) {
-        w->bpos = p->nbatchers;
-        p->batchers[p->nbatchers++] = w;
-    }
+    set_batch(p, w, k);
     return k;
 }
 
@@ -353,8 +384,9 @@ static void drop_refs(weft_future **fs, size_t n)
 /* Take half (rounded up) of the unclaimed tasks of the first batch that
  * has some, as w's batch, with references of its own to their futures.
  * The batch's worker claims from the front, thieves from the back: the
- * unclaimed tasks are a run [lo, hi). Returns the count taken. */
-static size_t steal(weft_tpool *p, struct worker *w) WEFT_REQUIRES(p->mu)
+ * unclaimed tasks are a run [lo, hi). Returns the count taken; *left
+ * says whether that batch still has tasks for another thief. */
+static size_t steal(weft_tpool *p, struct worker *w, bool *left) WEFT_REQUIRES(p->mu)
 {
     for (size_t b = 0; b < p->nbatchers; b++) {
         struct worker *v = p->batchers[b];
@@ -374,51 +406,11 @@ static size_t steal(weft_tpool *p, struct worker *w) WEFT_REQUIRES(p->mu)
         }
         if (n == 0)
             continue;
-        w->nbatch = n;
-        if (n > 1) {
-            w->bpos = p->nbatchers;
-            p->batchers[p->nbatchers++] = w;
-        }
+        set_batch(p, w, n);
+        *left = hi - lo > 1;
         return n;
     }
     return 0;
-}
-
-/* Claim the unclaimed tasks of v's batch into fs[*n .. cap), with a
- * reference of their own (the batch's is v's to drop). */
-static void claim_all(struct worker *v, weft_future **fs, size_t *n, size_t cap)
-{
-    for (size_t i = 0; i < v->nbatch && *n < cap; i++) {
-        struct task *slot = &v->batch[i];
-        if (__atomic_load_n(&slot->fn, __ATOMIC_RELAXED) == NULL || claim(slot) == NULL)
-            continue;
-        if (slot->f != NULL)
-            fs[(*n)++] = weft_future_ref(slot->f);
-    }
-}
-
-/* Claim every unclaimed task in the workers' batches (tasks handed over
- * included) and settle it (see settle): cancelled, or failed with error.
- * The batchers are looked at too: a shutdown that waits takes the worker
- * list to join them. Called with p->mu held, returns with it released,
- * completing the futures outside it. */
-static void settle_batched(weft_tpool *p, int error, bool cancel) WEFT_RELEASE(p->mu)
-{
-    enum { CHUNK = 64 };
-    for (;;) {
-        weft_future *fs[CHUNK];
-        size_t n = 0;
-        for (struct worker *v = p->workers; v != NULL && n < CHUNK; v = v->next)
-            claim_all(v, fs, &n, CHUNK);
-        for (size_t b = 0; b < p->nbatchers && n < CHUNK; b++)
-            claim_all(p->batchers[b], fs, &n, CHUNK);
-        weft_lock_release(&p->mu);
-        for (size_t i = 0; i < n; i++)
-            settle(fs[i], error, cancel);
-        if (n < CHUNK)
-            return;
-        weft_lock_acquire(&p->mu);
-    }
 }
 
 static int worker_main(void *arg)
@@ -440,8 +432,6 @@ static int worker_main(void *arg)
                 wake_worker(idle[i]);
             p->nworkers--;
             drain_queue(p, EPIPE, false);
-            weft_lock_acquire(&p->mu);
-            settle_batched(p, EPIPE, false); /* tasks taken, not started */
             return rc;
         }
     }
@@ -452,15 +442,17 @@ static int worker_main(void *arg)
         nhold = clear_batch(p, w, hold);
         if (p->broken != 0)
             break;
-        size_t n = steal(p, w);
-        if (n > 0) {
-            weft_lock_release(&p->mu);
-        } else if (p->count > 0) {
+        bool left = false;
+        size_t n = steal(p, w, &left);
+        if (n == 0 && p->count > 0)
             n = take_batch(p, w);
-            /* Tasks left in the ring: an idle worker gets up to take them
-             * (submitters wake none while a worker finishes, see
-             * weft_tpool_submit). */
-            struct worker *helper = p->count > 0 && p->nidle > 0 ? p->idle[--p->nidle] : NULL;
+        if (n > 0) {
+            /* Tasks left for another worker (in the ring, or in the batch
+             * stolen from): an idle one gets up to take them (submitters
+             * wake none while a worker finishes, see weft_tpool_submit). */
+            struct worker *helper = NULL;
+            if ((left || p->count > 0) && p->nidle > 0)
+                helper = p->idle[--p->nidle];
             weft_lock_release(&p->mu);
             if (helper != NULL)
                 wake_worker(helper);
@@ -705,13 +697,10 @@ int weft_tpool_shutdown(weft_tpool *p, unsigned flags)
     for (size_t i = 0; i < p->nidle; i++)
         wake_worker(idle[i]);
     p->nidle = 0;
-    if (flags & WEFT_POOL_CANCEL_PENDING) {
+    if (flags & WEFT_POOL_CANCEL_PENDING)
         drain_queue(p, EPIPE, true);
-        weft_lock_acquire(&p->mu);
-        settle_batched(p, 0, true);
-    } else {
+    else
         weft_lock_release(&p->mu);
-    }
     if (flags & WEFT_POOL_NOWAIT)
         return 0;
     if (self != NULL && self->pool == p)
