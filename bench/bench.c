@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,20 +32,10 @@ int64_t bench_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-void *bench_shared(size_t n)
+void *bench_shared(size_t n, weft_shm **block)
 {
-    /* MAP_ANONYMOUS takes fd -1 (mmap(2)); cppcheck's model of mmap does
-     * not know that flag and reports a false invalidFunctionArg. */
-    int prot = PROT_READ | PROT_WRITE, flags = MAP_SHARED | MAP_ANONYMOUS;
-    // cppcheck-suppress invalidFunctionArg
-    void *p = mmap(NULL, n, prot, flags, -1, 0);
-    bench_must(p != MAP_FAILED);
-    return p;
-}
-
-void bench_shared_free(void *p, size_t n)
-{
-    bench_must(munmap(p, n) == 0);
+    bench_must(weft_shm_create(block, NULL, n) == 0);
+    return weft_shm_addr(*block);
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <sys/types.h>
 
+#include "weft/shm.h"
+
 /* One run: perform `ops` operations and return nanoseconds per operation.
  * A negative result means the implementation is unavailable this time. */
 typedef double (*bench_run_fn)(void *ctx, long ops);
@@ -62,11 +64,10 @@ pid_t bench_spawn_piped(char *const argv[], int child_fd, int *our_fd);
 /* CLOCK_MONOTONIC nanoseconds. */
 int64_t bench_now_ns(void);
 
-/* n zeroed bytes shared with the children forked after the call (an
- * anonymous shared mapping); aborts if it cannot be made. Released with
- * bench_shared_free(p, n). */
-void *bench_shared(size_t n);
-void bench_shared_free(void *p, size_t n);
+/* n zeroed bytes shared with the children forked after the call: an
+ * anonymous weft_shm block, put in *block for weft_shm_detach; aborts if
+ * it cannot be made. */
+void *bench_shared(size_t n, weft_shm **block);
 
 /* Run `python3 bench/peers/<script> <args> <ops>` and read the ns/op it
  * prints; negative if python3 is unavailable. */

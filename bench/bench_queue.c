@@ -203,7 +203,8 @@ static double flow(const struct qops *ops, int nprod, int ncons, long total, siz
     char *buf = (char *)calloc(1, msg_size);
     bench_must(buf != NULL);
     /* Zero-filled: no go yet. */
-    struct flow_clock *ck = (struct flow_clock *)bench_shared(sizeof *ck);
+    weft_shm *ck_block;
+    struct flow_clock *ck = (struct flow_clock *)bench_shared(sizeof *ck, &ck_block);
     int ready[2];
     bench_must(pipe(ready) == 0);
     pid_t kids[4];
@@ -257,7 +258,7 @@ static double flow(const struct qops *ops, int nprod, int ncons, long total, siz
     int64_t t1 = t0; /* the children have exited: their stores are seen */
     for (int i = 0; i < ncons; i++)
         t1 = ck->end[i] > t1 ? ck->end[i] : t1;
-    bench_shared_free(ck, sizeof *ck);
+    bench_must(weft_shm_detach(ck_block) == 0);
     ops->close(q);
     free(buf);
     return (double)(t1 - t0) / (double)(each * nprod);

@@ -382,11 +382,6 @@ struct shm_lock {
     long counter;
 };
 
-static struct shm_lock *shm_new(void)
-{
-    return (struct shm_lock *)bench_shared(sizeof(struct shm_lock));
-}
-
 static void shm_loop(struct shm_lock *s, long n, int use_weft)
 {
     for (long i = 0; i < n; i++) {
@@ -405,7 +400,8 @@ static void shm_loop(struct shm_lock *s, long n, int use_weft)
 
 static double shared_2p(long ops, int use_weft)
 {
-    struct shm_lock *s = shm_new();
+    weft_shm *block;
+    struct shm_lock *s = (struct shm_lock *)bench_shared(sizeof *s, &block);
     (void)weft_rlock_init(&s->wl, WEFT_SHARED);
     pthread_mutexattr_t a;
     (void)pthread_mutexattr_init(&a);
@@ -431,7 +427,7 @@ static double shared_2p(long ops, int use_weft)
     long counted = s->counter;
     long expected = 2 * (ops / 2);
     (void)pthread_mutex_destroy(&s->pm);
-    bench_shared_free(s, sizeof *s);
+    bench_must(weft_shm_detach(block) == 0);
     if (counted != expected) {
         (void)fprintf(stderr, "lock_shared: lost updates\n");
         abort();
