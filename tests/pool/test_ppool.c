@@ -712,6 +712,12 @@ static int where_task(const void *arg, size_t len, void *out, size_t cap, size_t
     (void)arg;
     (void)len;
     int cpu = sched_getcpu();
+    /* Then last long enough that the waiter is surely watching for the
+     * result (a worker moves only for a thread that watched for its
+     * previous task), even if it was slow to get to its wait. */
+    int64_t until = weft_time_now_ns() + 2 * MS;
+    while (weft_time_now_ns() < until)
+        weft__pool_relax();
     if (cap < sizeof cpu)
         return EMSGSIZE;
     memcpy(out, &cpu, sizeof cpu);
