@@ -219,8 +219,13 @@ int weft_future_set_running(weft_future *f)
     return 0;
 }
 
+/* Complete f with the outcome given. here: refuse (EAGAIN) if f has done
+ * callbacks. early: if not NULL and f has no done callbacks, add one to
+ * *early just before f becomes done (and set *raised); see
+ * weft__future_complete_task. */
 static int complete(weft_future *f, int error, void *value, size_t size, void (*value_free)(void *),
-                    bool worker, pid_t pid, int exitcode, bool here)
+                    bool worker, pid_t pid, int exitcode, bool here, uint32_t *early,
+                    bool *raised)
 {
     weft_lock_acquire(&f->mu);
     if (load_state(f) >= WEFT_FUTURE_DONE) {
@@ -238,32 +243,44 @@ static int complete(weft_future *f, int error, void *value, size_t size, void (*
     f->has_worker = worker;
     f->worker_pid = pid;
     f->worker_exit = exitcode;
+    if (early != NULL && f->cbs == NULL) {
+        /* Ordered before the release that makes f done. */
+        __atomic_fetch_add(early, 1u, __ATOMIC_RELAXED);
+        *raised = true;
+    }
     return finish_locked(f, WEFT_FUTURE_DONE, FROM_LIVE);
 }
 
 int weft_future_set_result(weft_future *f, void *value, size_t size, void (*value_free)(void *))
 {
-    return complete(f, 0, value, size, value_free, false, 0, 0, false);
+    return complete(f, 0, value, size, value_free, false, 0, 0, false, NULL, NULL);
 }
 
 int weft_future_set_error(weft_future *f, int error)
 {
     if (error == 0)
         return EINVAL;
-    return complete(f, error, NULL, 0, NULL, false, 0, 0, false);
+    return complete(f, error, NULL, 0, NULL, false, 0, 0, false, NULL, NULL);
 }
 
 int weft_future_set_worker_error(weft_future *f, int error, pid_t pid, int exitcode)
 {
     if (error == 0)
         return EINVAL;
-    return complete(f, error, NULL, 0, NULL, true, pid, exitcode, false);
+    return complete(f, error, NULL, 0, NULL, true, pid, exitcode, false, NULL, NULL);
 }
 
 int weft__future_complete_here(weft_future *f, int error, void *value, size_t size,
                                void (*value_free)(void *))
 {
-    return complete(f, error, value, size, value_free, false, 0, 0, true);
+    return complete(f, error, value, size, value_free, false, 0, 0, true, NULL, NULL);
+}
+
+bool weft__future_complete_task(weft_future *f, int error, void *value, uint32_t *finishing)
+{
+    bool raised = false;
+    (void)complete(f, error, value, 0, NULL, false, 0, 0, false, finishing, &raised);
+    return raised;
 }
 
 bool weft__future_pin(weft_future *f, uint32_t *count)

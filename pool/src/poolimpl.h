@@ -46,19 +46,33 @@ struct weft_future {
     void (*value_free)(void *);
     struct weft__fut_cb *cbs, *cbs_last; /* done callbacks, in order */
     struct weft__fut_node *nodes;        /* registered set waiters */
-    /* A thread pool task (set before the future is published, then read
-     * only): lets a worker of the same pool run the task when it waits on
-     * the future while the task is still pending. */
+    /* Set before the future is published, then read only: the pool whose
+     * task it is (at most one of the two), and what lets a waiter help:
+     * a worker of the same thread pool that waits on the future while its
+     * task is pending runs the task itself (tpool), and a thread that
+     * waits on a process pool task reads its result straight from the
+     * worker (weft__ppool_help; forks: the process's fork count at the
+     * submit). */
     weft_tpool *pool;
-    weft_task_fn fn;
-    void *arg;
-    /* A process pool task (set before the future is published, then read
-     * only): lets a thread that waits for it read its result straight from
-     * the worker (weft__ppool_help). */
     weft_ppool *ppool;
-    uint64_t task_id;
-    unsigned ppool_forks; /* the process's fork count at the submit */
+    union {
+        struct {
+            weft_task_fn fn;
+            void *arg;
+        } tp;
+        struct {
+            uint64_t id;
+            unsigned forks;
+        } pp;
+    } task;
 };
+
+/* A future is at most 120 bytes: glibc's malloc keeps blocks that small
+ * (128 with its header) in fastbins, and a thread that frees one that
+ * another thread allocated - a worker dropping the last reference to a
+ * future its submitter made - pushes it there without taking the arena
+ * lock that the submitter's next malloc takes. */
+_Static_assert(sizeof(struct weft_future) <= 120, "a future outgrew a fastbin block");
 
 /* Spins before a waiter sleeps, for futures whose task runs in this
  * process (thread pool, user-made): a task of a few microseconds is then
@@ -120,6 +134,15 @@ bool weft__tpool_help(weft_future *f);
 /* weft__tpool_run - run fn(arg) as the task of f (f may be NULL) and
  * complete f with the outcome. f is already running. */
 void weft__tpool_run(weft_future *f, weft_task_fn fn, void *arg);
+
+/* weft__future_complete_task - complete f, which is running, with a
+ * task's outcome: error, or 0 and value (as weft_future_set_error and
+ * weft_future_set_result). If f has no done callbacks, add one to
+ * *finishing (when not NULL) just before f becomes done, so that a thread
+ * that sees f done sees the count raised: the completing worker's next
+ * step is to look for work, with nothing of the user's to run first.
+ * Returns whether it raised the count. */
+bool weft__future_complete_task(weft_future *f, int error, void *value, uint32_t *finishing);
 
 /* weft__future_pin - add one to *count, unless f is done; under f->mu, so
  * that whoever waits for every future of a pool to be done and then for

@@ -985,7 +985,7 @@ void weft__ppool_help(weft_future *f, int64_t deadline_ns)
     /* A future copied into a forked child is not the child's: the pool's
      * workers and their boxes (shared memory) are the parent's, and its
      * locks (f->mu too) may have been held at the fork. */
-    if (collector_of == p || f->ppool_forks != __atomic_load_n(&ppool_forks, __ATOMIC_RELAXED))
+    if (collector_of == p || f->task.pp.forks != __atomic_load_n(&ppool_forks, __ATOMIC_RELAXED))
         return;
     if (!weft__future_pin(f, &p->helpers))
         return; /* done: the pool may be gone, and nothing in it may be read */
@@ -1001,7 +1001,7 @@ void weft__ppool_help(weft_future *f, int64_t deadline_ns)
      * in: a thread spinning here would take its core. */
     if (inbound_waiting(p))
         dispatch(p); /* our task may be one of them */
-    bool sent = p->npending == 0 && find_sent(p, f->task_id, &i, &seq);
+    bool sent = p->npending == 0 && find_sent(p, f->task.pp.id, &i, &seq);
     struct weft__shared_slot *sh = &p->shared[i];
     if (sent) {
         gen = p->slots[i].gen;
@@ -1327,7 +1327,7 @@ int weft_ppool_submit_until(weft_ppool *p, weft_ptask_fn fn, const void *arg, si
          * would only take a core from the worker or the collector. */
         t->f->spin = 0;
         t->f->ppool = p;
-        t->f->ppool_forks = __atomic_load_n(&ppool_forks, __ATOMIC_RELAXED);
+        t->f->task.pp.forks = __atomic_load_n(&ppool_forks, __ATOMIC_RELAXED);
         (void)weft_future_ref(t->f);
     }
     /* Counted in submitting before the flags are read (see incoming). */
@@ -1338,7 +1338,7 @@ int weft_ppool_submit_until(weft_ppool *p, weft_ptask_fn fn, const void *arg, si
     if (rc == 0) {
         t->id = __atomic_fetch_add(&p->next_id, 1u, __ATOMIC_RELAXED);
         if (t->f != NULL)
-            t->f->task_id = t->id; /* before the caller has f */
+            t->f->task.pp.id = t->id; /* before the caller has f */
         if (out != NULL)
             *out = t->f;
         struct ptask *head = __atomic_load_n(&p->inbound, __ATOMIC_RELAXED);

@@ -27,19 +27,27 @@
  *     submitters and workers one per batch instead of one per task.
  *   - A submitter wakes no idle worker while another worker is finishing
  *     a task (p->finishing): that one takes p->mu next and finds the task.
- *     Read under p->mu and lowered under it, a nonzero count means some
- *     worker's critical section comes after the submitter's. A worker that
- *     takes tasks and leaves some for another (in the ring, or in the
- *     batch it stole from) wakes an idle worker to take them.
+ *     Nor does it start a worker for a ring of one task. Read under p->mu
+ *     and lowered under it, a nonzero count means some worker's critical
+ *     section comes after the submitter's. A worker counts itself from
+ *     just before the future of the last task of its batch becomes done,
+ *     so that a thread that waits for the result and submits again finds
+ *     it counted (not a reason to start a second worker); when that future
+ *     has done callbacks, from after they ran, since a callback may wait
+ *     on work of the pool. A worker that takes tasks and leaves some for
+ *     another (in the ring, or in the batch it stole from) wakes an idle
+ *     worker to take them.
  *   - An idle worker spins on its word for IDLE_SPINS pauses before it
  *     sleeps, announcing the sleep with W_ASLEEP: a task submitted within
  *     that window costs the submitter no system call and the worker no
  *     context switch (a sleeping hand-off costs microseconds).
  *   - References: the ring holds one to each task's future, and moves it
  *     into the batch that takes the task; a thief or a cancelling shutdown
- *     takes one of its own. A batch's are dropped after it is cleared
- *     (under p->mu, once every task in it is claimed and run), outside
- *     the lock. A claimed task runs if weft_future_set_running succeeds;
+ *     takes one of its own. The batch's worker drops its reference as soon
+ *     as it has run the task (so the waiter, which made the future, most
+ *     often frees it); the rest of a batch's are dropped after it is
+ *     cleared (under p->mu, once every task in it is claimed), outside the
+ *     lock. A claimed task runs if weft_future_set_running succeeds;
  *     it fails when the task was cancelled or already run by a waiter that
  *     helped (see weft__tpool_help).
  *   - Each worker's batch, and the futures it runs while helping (chained
@@ -139,16 +147,21 @@ static __thread struct worker *self;
 
 /* ---- running a task ---- */
 
-void weft__tpool_run(weft_future *f, weft_task_fn fn, void *arg)
+/* Run fn(arg) as the task of f (f may be NULL) and complete f with the
+ * outcome; finishing: see weft__future_complete_task. Returns whether it
+ * raised *finishing. */
+static bool run_task(weft_future *f, weft_task_fn fn, void *arg, uint32_t *finishing)
 {
     void *result = NULL;
     int rc = fn(arg, &result);
     if (f == NULL)
-        return;
-    if (rc == 0)
-        (void)weft_future_set_result(f, result, 0, NULL);
-    else
-        (void)weft_future_set_error(f, rc);
+        return false;
+    return weft__future_complete_task(f, rc, rc == 0 ? result : NULL, finishing);
+}
+
+void weft__tpool_run(weft_future *f, weft_task_fn fn, void *arg)
+{
+    (void)run_task(f, fn, arg, NULL);
 }
 
 static void push_running(struct worker *w, struct running *r, weft_future *f)
@@ -170,7 +183,7 @@ bool weft__tpool_help(weft_future *f)
         return false;
     struct running r;
     push_running(w, &r, f);
-    weft__tpool_run(f, f->fn, f->arg);
+    weft__tpool_run(f, f->task.tp.fn, f->task.tp.arg);
     weft_lock_acquire(&w->pool->mu);
     w->running = r.outer;
     weft_lock_release(&w->pool->mu);
@@ -311,13 +324,12 @@ static void drain_queue(weft_tpool *p, int error, bool cancel) WEFT_RELEASE(p->m
 
 /* ---- workers ---- */
 
-/* Run a claimed task. */
-static void run_claimed(weft_task_fn fn, void *arg, weft_future *f)
+/* Run a claimed task; finishing: see run_task. */
+static bool run_claimed(weft_task_fn fn, void *arg, weft_future *f, uint32_t *finishing)
 {
-    if (f == NULL)
-        weft__tpool_run(NULL, fn, arg);
-    else if (weft_future_set_running(f) == 0)
-        weft__tpool_run(f, fn, arg);
+    if (f == NULL || weft_future_set_running(f) == 0)
+        return run_task(f, fn, arg, finishing);
+    return false;
 }
 
 /* Give w, whose batch was empty, its n tasks just filled in; a batch of
@@ -345,15 +357,29 @@ static size_t take_batch(weft_tpool *p, struct worker *w) WEFT_REQUIRES(p->mu)
     return k;
 }
 
-/* Run the n tasks of w's batch that no thief or cancel claimed first. */
-static void run_batch(struct worker *w, size_t n)
+/* Run the n tasks of w's batch that no thief or cancel claimed first.
+ * The last one, if it completes a future with no done callbacks, raises
+ * p->finishing as it does (see weft_tpool_submit); returns whether it
+ * did. */
+static bool run_batch(struct worker *w, size_t n)
 {
+    bool raised = false;
     for (size_t i = 0; i < n; i++) {
         struct task *slot = &w->batch[i];
         weft_task_fn fn = claim(slot);
-        if (fn != NULL)
-            run_claimed(fn, slot->arg, slot->f);
+        if (fn == NULL)
+            continue;
+        weft_future *f = slot->f;
+        raised = run_claimed(fn, slot->arg, f, i + 1 == n ? &w->pool->finishing : NULL);
+        if (f != NULL) {
+            /* The batch's reference, dropped now: a waiter that is
+             * already watching drops the last one, on the thread that
+             * allocated it, which keeps malloc's arenas uncontended. */
+            slot->f = NULL;
+            weft_future_free(f);
+        }
     }
+    return raised;
 }
 
 /* Empty w's batch, each task in it claimed: the references it held go to
@@ -474,8 +500,8 @@ static int worker_main(void *arg)
             }
         }
         drop_refs(hold, nhold);
-        run_batch(w, n);
-        __atomic_fetch_add(&p->finishing, 1, __ATOMIC_RELAXED);
+        if (!run_batch(w, n))
+            __atomic_fetch_add(&p->finishing, 1, __ATOMIC_RELAXED);
         weft_lock_acquire(&p->mu);
         __atomic_fetch_sub(&p->finishing, 1, __ATOMIC_RELAXED);
     }
@@ -570,6 +596,7 @@ static void fork_child(void) WEFT_NO_THREAD_SAFETY_ANALYSIS
         p->nworkers = 0;
         p->nidle = 0;
         p->nbatchers = 0;
+        __atomic_store_n(&p->finishing, 0u, __ATOMIC_RELAXED); /* the parent's workers */
         while (p->count > 0) {
             struct task t = ring_pop(p);
             if (t.f != NULL) {
@@ -651,8 +678,8 @@ int weft_tpool_submit(weft_tpool *p, weft_task_fn fn, void *arg, weft_future **o
         if (rc != 0)
             return rc;
         t.f->pool = p;
-        t.f->fn = fn;
-        t.f->arg = arg;
+        t.f->task.tp.fn = fn;
+        t.f->task.tp.arg = arg;
         t.f->refs = 2; /* the caller's and the queue's */
     }
     struct worker *wake = NULL;
@@ -660,13 +687,15 @@ int weft_tpool_submit(weft_tpool *p, weft_task_fn fn, void *arg, weft_future **o
     int rc = p->broken ? EPIPE : p->shutdown ? ESHUTDOWN : 0;
     /* A worker that is finishing a task takes mu after us and finds this
      * one in the ring: waking an idle worker would only bounce the work
-     * between them. Otherwise an idle worker gets the task by hand. */
-    if (rc == 0 && p->nidle > 0 && __atomic_load_n(&p->finishing, __ATOMIC_RELAXED) == 0) {
+     * between them, and starting one for a ring of one task would leave a
+     * spare. Otherwise an idle worker gets the task by hand. */
+    bool finishing = __atomic_load_n(&p->finishing, __ATOMIC_RELAXED) > 0;
+    if (rc == 0 && p->nidle > 0 && !finishing) {
         wake = p->idle[--p->nidle];
         fill_slot(&wake->batch[0], t.fn, t.arg, t.f); /* its batch is empty */
         wake->nbatch = 1;
     } else if (rc == 0) {
-        if (p->nidle == 0 && p->nworkers < p->max) {
+        if (p->nidle == 0 && p->nworkers < p->max && !(finishing && p->count == 0)) {
             int src = start_worker(p);
             if (src != 0 && p->nworkers == 0)
                 rc = src;

@@ -90,6 +90,28 @@ WT_CASE(test_tpool_submit_result_error_names, "unit valgrind helgrind")
     WT_EQ(weft_tpool_free(p), 0);
 }
 
+/* A thread that submits a task and waits for it, over and over, keeps the
+ * pool at one worker: the worker counts itself as finishing before the
+ * waiter can see the result, so the next submit leaves the task to it
+ * instead of starting a second worker for a ring of one task. */
+WT_CASE(test_tpool_submit_and_wait_loop_keeps_one_worker, "unit valgrind helgrind")
+{
+    weft_tpool *p;
+    weft_tpool_opts o = {.max_workers = 4};
+    WT_EQ(weft_tpool_create(&p, &o), 0);
+    long n = wt_iters(2000);
+    for (long i = 0; i < n; i++) {
+        weft_future *f;
+        WT_EQ(weft_tpool_submit(p, square, ip((int)(i % 10)), &f), 0);
+        void *v = NULL;
+        WT_EQ(weft_future_result(f, &v), 0);
+        WT_EQ(pi(v), (int)((i % 10) * (i % 10)));
+        weft_future_free(f);
+    }
+    WT_EQ(weft_tpool_workers(p), 1u);
+    WT_EQ(weft_tpool_free(p), 0);
+}
+
 static int bump(void *arg, void **result)
 {
     (void)result;
