@@ -19,8 +19,9 @@
  * worker takes its share of it at once (up to 16 tasks, run in order), and
  * a worker with nothing to do takes the next task of another's share, so
  * no task waits behind a running one while a worker is free. Workers start
- * on demand, one per submission that finds none idle, up to max_workers,
- * and live until shutdown.
+ * on demand, one per submission that finds none idle (none when the queue
+ * is empty and a worker is just finishing a task: that one takes it), up
+ * to max_workers, and live until shutdown.
  *
  * Tasks that wait on tasks: a worker that waits (weft_future_wait_until,
  * result, wait_set, as_completed) on a future of its own pool whose task is
