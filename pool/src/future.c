@@ -75,6 +75,7 @@ int weft_future_create(weft_future **out)
     f->spin = WEFT_FUTURE_SPIN_ROUNDS;
     WEFT__POOL_HG_ATOMIC(&f->word);
     WEFT__POOL_HG_ATOMIC(&f->refs);
+    WEFT__POOL_HG_ATOMIC(&f->cpu);
     *out = f;
     return 0;
 }
@@ -326,9 +327,15 @@ int weft_future_wait_until(weft_future *f, int64_t deadline_ns)
         (void)weft__tpool_help(f);
     if (f->ppool != NULL && load_state(f) < WEFT_FUTURE_DONE)
         weft__ppool_help(f, deadline_ns);
+    /* Spin, but not while the task's thread is on
+     * this CPU: it cannot run until this thread stops, so sleep at once.
+     * (A yield would not do: a scheduler may run the yielder again.) */
+    uint32_t here = f->spin > 0 ? weft__pool_cpu() : 0;
     for (uint32_t i = 0; i < f->spin; i++) {
         if (load_state(f) >= WEFT_FUTURE_DONE)
             return 0;
+        if (here != 0 && __atomic_load_n(&f->cpu, __ATOMIC_RELAXED) == here)
+            break;
         weft__pool_relax();
     }
     for (;;) {

@@ -33,6 +33,10 @@ struct weft_future {
     /* Pauses a waiter spins before it sleeps: set by the code that makes
      * the future, before it is published (see weft_future_wait_until). */
     uint32_t spin;
+    /* The CPU (plus one; 0: not known) of the thread that runs the task, or
+     * that is to run it: a waiter on that CPU does not spin, since the
+     * thread it waits for cannot run while it does (atomic, a hint). */
+    uint32_t cpu;
     /* Guards the lists and the outcome fields while the future completes;
      * the outcome is read without it once the word says done (the word is
      * stored with release after the fields are written). */

@@ -98,6 +98,7 @@ struct worker {
     weft_tpool *pool;
     weft_thread *t;
     uint32_t wake;           /* W_IDLE, W_WOKEN or W_ASLEEP (below) */
+    uint32_t idle_cpu;       /* its CPU (plus one) as it went idle (p->mu) */
     size_t index;
     struct running *running; /* innermost task it runs while helping (p->mu) */
     /* The tasks it took: filled and cleared under p->mu (by the submitter
@@ -122,6 +123,8 @@ struct weft_tpool {
     /* Workers between the end of a task and taking mu to look for the next
      * one (atomic: raised without mu, lowered under it). */
     uint32_t finishing;
+    uint32_t finisher_cpu; /* CPU (plus one) of the last to count itself
+                              there (atomic; a hint for waiters) */
     struct worker *workers WEFT_GUARDED_BY(mu);
     size_t nworkers WEFT_GUARDED_BY(mu); /* started and not ended */
     size_t started WEFT_GUARDED_BY(mu);  /* names: <prefix>_<started> */
@@ -147,16 +150,26 @@ static __thread struct worker *self;
 
 /* ---- running a task ---- */
 
+/* What running a task did, for its worker (see worker_main). */
+enum {
+    RAN_RAISED = 1, /* raised p->finishing (see weft__future_complete_task) */
+    RAN_WOKE = 2    /* completed a future that a thread slept on */
+};
+
 /* Run fn(arg) as the task of f (f may be NULL) and complete f with the
- * outcome; finishing: see weft__future_complete_task. Returns whether it
- * raised *finishing. */
-static bool run_task(weft_future *f, weft_task_fn fn, void *arg, uint32_t *finishing)
+ * outcome; finishing: see weft__future_complete_task. Returns RAN_ flags. */
+static unsigned run_task(weft_future *f, weft_task_fn fn, void *arg, uint32_t *finishing)
 {
+    if (f != NULL)
+        __atomic_store_n(&f->cpu, weft__pool_cpu(), __ATOMIC_RELAXED);
     void *result = NULL;
     int rc = fn(arg, &result);
     if (f == NULL)
-        return false;
-    return weft__future_complete_task(f, rc, rc == 0 ? result : NULL, finishing);
+        return 0;
+    unsigned ran = (__atomic_load_n(&f->word, __ATOMIC_RELAXED) & WEFT__FUT_WAITING) ? RAN_WOKE : 0;
+    if (weft__future_complete_task(f, rc, rc == 0 ? result : NULL, finishing))
+        ran |= RAN_RAISED;
+    return ran;
 }
 
 void weft__tpool_run(weft_future *f, weft_task_fn fn, void *arg)
@@ -237,10 +250,15 @@ static void wake_worker(struct worker *w)
         (void)weft_futex_wake(&w->wake, 1, WEFT_PRIVATE);
 }
 
-/* Wait, as an idle worker, until wake_worker(w). */
-static void wait_for_wake(struct worker *w)
+/* Wait, as an idle worker, until wake_worker(w). yield: first let the
+ * threads that wait for this CPU run - one that this worker just woke may
+ * be among them, and would wait for the spin to end or the scheduler to
+ * preempt it (a no-op when no thread waits). */
+static void wait_for_wake(struct worker *w, bool yield)
 {
-    for (int i = 0; i < IDLE_SPINS; i++) {
+    if (yield)
+        (void)sched_yield();
+    for (uint32_t i = 0; i < IDLE_SPINS; i++) {
         if (__atomic_load_n(&w->wake, __ATOMIC_ACQUIRE) == W_WOKEN)
             return;
         weft__pool_relax();
@@ -324,12 +342,12 @@ static void drain_queue(weft_tpool *p, int error, bool cancel) WEFT_RELEASE(p->m
 
 /* ---- workers ---- */
 
-/* Run a claimed task; finishing: see run_task. */
-static bool run_claimed(weft_task_fn fn, void *arg, weft_future *f, uint32_t *finishing)
+/* Run a claimed task; finishing and the return: see run_task. */
+static unsigned run_claimed(weft_task_fn fn, void *arg, weft_future *f, uint32_t *finishing)
 {
     if (f == NULL || weft_future_set_running(f) == 0)
         return run_task(f, fn, arg, finishing);
-    return false;
+    return 0;
 }
 
 /* Give w, whose batch was empty, its n tasks just filled in; a batch of
@@ -359,18 +377,24 @@ static size_t take_batch(weft_tpool *p, struct worker *w) WEFT_REQUIRES(p->mu)
 
 /* Run the n tasks of w's batch that no thief or cancel claimed first.
  * The last one, if it completes a future with no done callbacks, raises
- * p->finishing as it does (see weft_tpool_submit); returns whether it
- * did. */
-static bool run_batch(struct worker *w, size_t n)
+ * p->finishing as it does (see weft_tpool_submit). Returns RAN_RAISED if
+ * it did, and RAN_WOKE if any of them woke a sleeping waiter. */
+static unsigned run_batch(struct worker *w, size_t n)
 {
-    bool raised = false;
+    unsigned ran = 0;
     for (size_t i = 0; i < n; i++) {
         struct task *slot = &w->batch[i];
         weft_task_fn fn = claim(slot);
         if (fn == NULL)
             continue;
         weft_future *f = slot->f;
-        raised = run_claimed(fn, slot->arg, f, i + 1 == n ? &w->pool->finishing : NULL);
+        uint32_t *finishing = NULL;
+        if (i + 1 == n) {
+            finishing = &w->pool->finishing;
+            __atomic_store_n(&w->pool->finisher_cpu, weft__pool_cpu(), __ATOMIC_RELAXED);
+        }
+        unsigned r = run_claimed(fn, slot->arg, f, finishing);
+        ran = (ran & RAN_WOKE) | r;
         if (f != NULL) {
             /* The batch's reference, dropped now: a waiter that is
              * already watching drops the last one, on the thread that
@@ -379,7 +403,7 @@ static bool run_batch(struct worker *w, size_t n)
             weft_future_free(f);
         }
     }
-    return raised;
+    return ran;
 }
 
 /* Empty w's batch, each task in it claimed: the references it held go to
@@ -463,6 +487,7 @@ static int worker_main(void *arg)
     }
     weft_future *hold[BATCH_MAX];
     size_t nhold = 0;
+    bool yield = false;
     weft_lock_acquire(&p->mu);
     for (;;) {
         nhold = clear_batch(p, w, hold);
@@ -486,11 +511,12 @@ static int worker_main(void *arg)
             if (p->shutdown)
                 break;
             p->idle[p->nidle++] = w;
+            w->idle_cpu = weft__pool_cpu();
             __atomic_store_n(&w->wake, (uint32_t)W_IDLE, __ATOMIC_RELAXED);
             weft_lock_release(&p->mu);
             drop_refs(hold, nhold);
             nhold = 0;
-            wait_for_wake(w);
+            wait_for_wake(w, yield);
             WEFT__POOL_HB_AFTER(&w->wake);
             /* The submitter that woke us may have handed us its task. */
             n = w->nbatch;
@@ -500,8 +526,12 @@ static int worker_main(void *arg)
             }
         }
         drop_refs(hold, nhold);
-        if (!run_batch(w, n))
+        unsigned ran = run_batch(w, n);
+        yield = (ran & RAN_WOKE) != 0;
+        if (!(ran & RAN_RAISED)) {
+            __atomic_store_n(&p->finisher_cpu, weft__pool_cpu(), __ATOMIC_RELAXED);
             __atomic_fetch_add(&p->finishing, 1, __ATOMIC_RELAXED);
+        }
         weft_lock_acquire(&p->mu);
         __atomic_fetch_sub(&p->finishing, 1, __ATOMIC_RELAXED);
     }
@@ -649,6 +679,8 @@ int weft_tpool_create(weft_tpool **out, const weft_tpool_opts *opts)
     }
     weft_lock_init(&p->mu);
     weft_lock_init(&p->join_mu);
+    WEFT__POOL_HG_ATOMIC(&p->finishing); /* only ever accessed atomically */
+    WEFT__POOL_HG_ATOMIC(&p->finisher_cpu);
     p->initializer = o.initializer;
     p->initarg = o.initarg;
     p->stack_size = o.stack_size;
@@ -694,6 +726,8 @@ int weft_tpool_submit(weft_tpool *p, weft_task_fn fn, void *arg, weft_future **o
         wake = p->idle[--p->nidle];
         fill_slot(&wake->batch[0], t.fn, t.arg, t.f); /* its batch is empty */
         wake->nbatch = 1;
+        if (t.f != NULL) /* where it will most likely run */
+            __atomic_store_n(&t.f->cpu, wake->idle_cpu, __ATOMIC_RELAXED);
     } else if (rc == 0) {
         if (p->nidle == 0 && p->nworkers < p->max && !(finishing && p->count == 0)) {
             int src = start_worker(p);
@@ -702,6 +736,9 @@ int weft_tpool_submit(weft_tpool *p, weft_task_fn fn, void *arg, weft_future **o
         }
         if (rc == 0)
             rc = ring_push(p, &t);
+        if (rc == 0 && finishing && t.f != NULL) /* likely the finisher's */
+            __atomic_store_n(&t.f->cpu, __atomic_load_n(&p->finisher_cpu, __ATOMIC_RELAXED),
+                             __ATOMIC_RELAXED);
     }
     weft_lock_release(&p->mu);
     if (rc != 0) {
