@@ -40,7 +40,14 @@
  *   - An idle worker spins on its word for IDLE_SPINS pauses before it
  *     sleeps, announcing the sleep with W_ASLEEP: a task submitted within
  *     that window costs the submitter no system call and the worker no
- *     context switch (a sleeping hand-off costs microseconds).
+ *     context switch (a sleeping hand-off costs microseconds). A worker
+ *     that has just woken a sleeping waiter yields once first: on a
+ *     shared CPU the waiter runs at once instead of after the spin.
+ *   - Each future says which CPU its task runs on or most likely will
+ *     (f->cpu: the claiming worker's, the idle worker's it is handed to,
+ *     or the finishing worker's when it goes to the ring), so that a
+ *     waiter on that CPU sleeps instead of spinning for a thread that
+ *     cannot run until it stops.
  *   - References: the ring holds one to each task's future, and moves it
  *     into the batch that takes the task; a thief or a cancelling shutdown
  *     takes one of its own. The batch's worker drops its reference as soon
