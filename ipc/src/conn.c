@@ -53,7 +53,10 @@
 #include "weft/lock.h"
 #include "weft/time.h"
 
-enum { RBUF_SIZE = 16384, IOV_MAX_SEND = 64 };
+/* SMALL_FRAME: a frame up to this size (header included) is copied into
+ * one buffer and written with one plain write, which the kernel takes
+ * faster than a gather of two pieces. */
+enum { RBUF_SIZE = 16384, IOV_MAX_SEND = 64, SMALL_FRAME = 512 };
 /* One read or write asks the kernel for at most this much. */
 #define IO_CHUNK ((size_t)1 << 30)
 
@@ -287,6 +290,11 @@ uint64_t weft_conn_limit(const weft_conn *c)
 /* One write of the iovecs; the socket path cannot raise SIGPIPE. */
 static ssize_t write_iov(const weft_conn *c, struct iovec *iov, int n)
 {
+    if (n == 1) {
+        if (c->is_socket)
+            return send(c->fd, iov->iov_base, iov->iov_len, MSG_NOSIGNAL);
+        return write(c->fd, iov->iov_base, iov->iov_len);
+    }
     if (c->is_socket) {
         struct msghdr m;
         memset(&m, 0, sizeof m);
@@ -370,14 +378,23 @@ static int send_frame(weft_conn *c, const struct iovec *iov, int iovcnt, uint64_
         return ENOTRECOVERABLE;
     if (len > __atomic_load_n(&c->limit, __ATOMIC_RELAXED))
         return EMSGSIZE;
-    unsigned char hdr[WEFT_FRAME_HEADER_MAX];
+    unsigned char small[SMALL_FRAME];
     struct iovec v[IOV_MAX_SEND + 1];
-    v[0].iov_base = hdr;
-    v[0].iov_len = weft_frame_encode_header(len, hdr);
+    v[0].iov_base = small;
+    v[0].iov_len = weft_frame_encode_header(len, small);
     int n = 1;
-    for (int i = 0; i < iovcnt; i++)
-        if (iov[i].iov_len)
-            v[n++] = iov[i];
+    if (len <= SMALL_FRAME - WEFT_FRAME_HEADER_MAX) {
+        for (int i = 0; i < iovcnt; i++) {
+            if (iov[i].iov_len) {
+                memcpy(small + v[0].iov_len, iov[i].iov_base, iov[i].iov_len);
+                v[0].iov_len += iov[i].iov_len;
+            }
+        }
+    } else {
+        for (int i = 0; i < iovcnt; i++)
+            if (iov[i].iov_len)
+                v[n++] = iov[i];
+    }
     weft_lock_acquire(&c->send_mu);
     int rc = c->is_socket || c->sigpipe_ignored ? write_all(c, v, n, deadline_ns)
                                                 : write_all_nosigpipe(c, v, n, deadline_ns);

@@ -200,6 +200,37 @@ WT_CASE(test_conn_sendv_is_one_message, "unit valgrind")
     weft_conn_close(w);
 }
 
+/* Gathered messages around the size up to which a frame is copied into
+ * one buffer before it is written, on a pipe and on a socket: each arrives
+ * whole and in order. */
+WT_CASE(test_conn_sendv_pieces_around_the_copy_limit, "unit valgrind")
+{
+    static const size_t sizes[] = {0, 1, 200, 499, 500, 501, 502, 503, 504, 505, 511, 512, 513,
+                                   600, 4096};
+    enum { NS = sizeof sizes / sizeof sizes[0] };
+    for (unsigned duplex = 0; duplex <= 1; duplex++) {
+        weft_conn *r, *w;
+        open_pair(&r, &w, duplex ? WEFT_PIPE_DUPLEX : 0);
+        unsigned char msg[4096], got[4096];
+        for (int i = 0; i < NS; i++) {
+            size_t len = sizes[i];
+            fill(msg, len, (unsigned)i);
+            /* Three pieces: a third, an empty one, the rest. */
+            struct iovec v[3] = {{msg, len / 3}, {NULL, 0}, {msg + len / 3, len - len / 3}};
+            WT_EQ(weft_conn_sendv_until(w, v, 3, WEFT_DEADLINE_NEVER), 0);
+        }
+        for (int i = 0; i < NS; i++) {
+            size_t n = 0;
+            WT_EQ(weft_conn_recv(r, got, sizeof got, &n), 0);
+            WT_EQ(n, sizes[i]);
+            fill(msg, sizes[i], (unsigned)i);
+            WT_EQ(memcmp(got, msg, n), 0);
+        }
+        weft_conn_close(r);
+        weft_conn_close(w);
+    }
+}
+
 WT_CASE(test_conn_too_small_buffer_keeps_the_message, "unit valgrind")
 {
     weft_conn *r, *w;
