@@ -2,7 +2,11 @@
  *
  *   pipe  roundtrip_64  a 64-byte message to a forked child and back, over
  *                       two one-way connections (weft_conn_send/recv), vs
- *                       write/read of 64 bytes on two raw pipes, vs
+ *                       write/read of 64 bytes on two raw pipes, vs the
+ *                       same with SIGPIPE blocked around each write
+ *                       (pipe_sigmask: what weft's send does by default,
+ *                       so that a reader's death is EPIPE, not the end of
+ *                       the process), vs
  *                       CPython's multiprocessing.Pipe(duplex=False) with
  *                       send_bytes/recv_bytes
  *   pipe  bulk_1m       1 MiB messages to a forked child, which receives
@@ -18,7 +22,9 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -48,14 +54,26 @@ static void read_full(int fd, void *buf, size_t n)
     }
 }
 
+/* Whether raw writes keep SIGPIPE blocked around each write (the raw
+ * peer of weft's default; set for one run at a time). */
+static bool raw_masked;
+
 static void write_full(int fd, const void *buf, size_t n)
 {
+    sigset_t pipe_set, old;
+    if (raw_masked) {
+        sigemptyset(&pipe_set);
+        sigaddset(&pipe_set, SIGPIPE);
+        bench_must(pthread_sigmask(SIG_BLOCK, &pipe_set, &old) == 0);
+    }
     size_t done = 0;
     while (done < n) {
         ssize_t w = write(fd, (const char *)buf + done, n - done);
         bench_must(w > 0);
         done += (size_t)w;
     }
+    if (raw_masked)
+        bench_must(pthread_sigmask(SIG_SETMASK, &old, NULL) == 0);
 }
 
 /* mode 0: echo SMALL-byte messages until end of stream; 1: read ops BULK
@@ -192,6 +210,15 @@ static double weft_bulk(void *ctx, long ops)
     return weft_run(ops, 1, 0);
 }
 
+static double raw_rt_masked(void *ctx, long ops)
+{
+    (void)ctx;
+    raw_masked = true;
+    double ns = raw_run(ops, 0);
+    raw_masked = false;
+    return ns;
+}
+
 static double raw_bulk(void *ctx, long ops)
 {
     (void)ctx;
@@ -205,8 +232,9 @@ void bench_pipe(void)
 {
     bench_impl rt[] = {{"weft", weft_rt, NULL},
                        {"pipe", raw_rt, NULL},
+                       {"pipe_sigmask", raw_rt_masked, NULL},
                        {"cpython", bench_cpython, &py_rt}};
-    bench_compare("pipe", "roundtrip_64", 20000, rt, 3);
+    bench_compare("pipe", "roundtrip_64", 20000, rt, 4);
     /* The same, in a program that ignores SIGPIPE (as CPython does) and
      * says so with WEFT_CONN_SIGPIPE_IGNORED: weft's send is then one
      * writev, as the raw peer's is one write. */
