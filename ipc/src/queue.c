@@ -68,9 +68,13 @@
  *   create/attach after validation; everything read later from the block
  *   (tail, head, rd, slots, lease seqs) is checked against those copies
  *   before it is used to index, and a failed check returns EPROTO. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* sched_getcpu; also predefined by g++/clang++ */
+#endif
 #include "weft/queue.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,6 +326,23 @@ static void fence_after_rmw(void)
 #else
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
 #endif
+}
+
+/* The calling thread's CPU plus one (0: not known), for the put_cpu and
+ * get_cpu hints: a waiter on the CPU of the side it waits for does not
+ * spin, since that side cannot make progress until it stops. The hints
+ * are never trusted for anything else. */
+static uint32_t cpu_tag(void)
+{
+    int cpu = sched_getcpu();
+    return cpu < 0 ? 0u : (uint32_t)cpu + 1u;
+}
+
+static void set_hint(uint32_t *hint)
+{
+    uint32_t here = cpu_tag();
+    if (__atomic_load_n(hint, __ATOMIC_RELAXED) != here) /* keep the line clean */
+        __atomic_store_n(hint, here, __ATOMIC_RELAXED);
 }
 
 /* Wake the sleepers parked on seq: the caller now holds the lock they
@@ -580,6 +601,7 @@ static int put_locked(weft_queue *q, const weft_queue_msg *msgs, size_t n, size_
 #else
     /* The commit. Release: the unlock that follows is the full barrier
      * the wake-up protocol needs (see bump_and_wake). */
+    set_hint(&h->put_cpu);
     __atomic_store_n(&h->tail, tail + k, __ATOMIC_RELEASE);
 #endif
     *put = k;
@@ -643,7 +665,11 @@ static void await_progress(weft_queue *q, uint32_t *seq, uint32_t seen, uint32_t
 {
     struct q_hdr *h = q->h;
     int64_t now = weft_time_now_ns();
-    for (int i = 0; i < Q_SPINS; i++) {
+    /* The other side: producers when tail is awaited, else consumers. */
+    const uint32_t *other = progress == &h->tail ? &h->put_cpu : &h->get_cpu;
+    uint32_t here = cpu_tag();
+    int spins = here != 0 && LOAD(other) == here ? 0 : Q_SPINS;
+    for (int i = 0; i < spins; i++) {
         if (LOAD(progress) != before || LOAD(&h->closed))
             return;
         relax();
@@ -897,6 +923,7 @@ static int get_locked(weft_queue *q, const struct take *tk, uint64_t *seen_tail,
     } else if (seq == h->head) {
         /* The front message: moving head past it is the commit, and the
          * slot is left alone (fewer cache lines shared with producers). */
+        set_hint(&h->get_cpu);
         __atomic_store_n(&h->head, seq + 1, __ATOMIC_RELEASE); /* commit (see bump_and_wake) */
         *freed = true;
     } else {
@@ -938,6 +965,7 @@ static size_t take_run(weft_queue *q, weft_queue_msg *msgs, size_t n, uint64_t *
     }
     if (k == 0)
         return 0;
+    set_hint(&h->get_cpu);
     __atomic_store_n(&h->head, head + k, __ATOMIC_RELEASE); /* commit (see bump_and_wake) */
     __atomic_store_n(&h->taken, __atomic_load_n(&h->taken, __ATOMIC_RELAXED) + k,
                      __ATOMIC_RELAXED);
@@ -1000,6 +1028,9 @@ static void linger(weft_queue *q, uint64_t before)
         return;
     }
     uint64_t now = LOAD(&q->h->tail);
+    uint32_t here = cpu_tag();
+    if (here != 0 && LOAD(&q->h->put_cpu) == here)
+        return; /* its producer cannot put more while this thread spins */
     for (int i = 0; i < Q_LINGER_SPINS && now - before < Q_LINGER_BATCH; i += 32) {
         for (int k = 0; k < 32; k++)
             relax();

@@ -60,12 +60,14 @@ struct q_hdr { // NOLINT(clang-analyzer-optin.performance.Padding)
      * own cache lines: reading tail or head must not pull in a lock. */
     weft_rlock plock Q_ALIGNED;
     uint64_t tail Q_ALIGNED; /* atomic: messages committed */
+    uint32_t put_cpu;        /* atomic, a hint: CPU (plus one) of the last put */
 
     weft_rlock clock Q_ALIGNED;
     uint64_t rd;              /* clock */
     uint64_t taken;           /* atomic, written under clock: got or reserved */
     uint32_t nleased;         /* atomic, written under clock: leases in use */
     uint64_t head Q_ALIGNED;  /* atomic: oldest unreclaimed message */
+    uint32_t get_cpu;         /* atomic, a hint: CPU (plus one) of the last get */
 
     uint32_t put_seq Q_ALIGNED; /* consumers sleep here */
     uint32_t get_waiters;         /* consumers asleep or about to be */

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -559,6 +560,21 @@ static void processes_mpmc(int batch)
 
 WT_CASE(test_queue_processes_mpmc_exactly_once, "unit valgrind") {
     processes_mpmc(0);
+}
+
+/* The same with every process on one CPU, one message a call and in
+ * batches: there a waiter does not spin for a side that last ran on its
+ * own CPU (it cannot run until the waiter stops) but sleeps at once, and
+ * every message still arrives exactly once. */
+WT_CASE(test_queue_processes_on_one_cpu_exactly_once, "unit valgrind") {
+    cpu_set_t was, one;
+    WT_EQ(sched_getaffinity(0, sizeof was, &was), 0);
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu(), &one);
+    WT_EQ(sched_setaffinity(0, sizeof one, &one), 0); /* the children inherit it */
+    processes_mpmc(0);
+    processes_mpmc(5);
+    WT_EQ(sched_setaffinity(0, sizeof was, &was), 0);
 }
 
 /* The same, every process putting and getting in batches (put_many of 1
