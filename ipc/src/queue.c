@@ -41,7 +41,10 @@
  *   waker publishes progress, lets go of its lock (a full barrier, see
  *   bump_and_wake), then reads the waiter count and, when non-zero, bumps
  *   the seq and wakes. One of the two always sees the other (Dekker): no
- *   lost wake-up between live processes.
+ *   lost wake-up between live processes. Before it counts itself, a
+ *   waiter spins a while (progress across cores is often that close),
+ *   unless the other side's last put or get ran on its own CPU (the
+ *   put_cpu and get_cpu hints): that side cannot run until it stops.
  *
  *   A waker can die between its commit and its wake. So a sleeper sleeps
  *   in slices of Q_REAP_SLICE_NS, and sleeps without a time limit
