@@ -41,7 +41,10 @@
  *   waker publishes progress, lets go of its lock (a full barrier, see
  *   bump_and_wake), then reads the waiter count and, when non-zero, bumps
  *   the seq and wakes. One of the two always sees the other (Dekker): no
- *   lost wake-up between live processes. Before it counts itself, a
+ *   lost wake-up between live processes. The futex call itself is made
+ *   only when bit 0 of the seq says a waiter sleeps on its value (waiters
+ *   set it before they sleep; see bump_seen), so a waker whose waiters
+ *   are all woken already - but have not run yet - makes no system call. Before it counts itself, a
  *   waiter spins a while (progress across cores is often that close),
  *   unless the other side's last put or get ran on its own CPU (the
  *   put_cpu and get_cpu hints): that side cannot run until it stops.
@@ -348,6 +351,34 @@ static void set_hint(uint32_t *hint)
         __atomic_store_n(hint, here, __ATOMIC_RELAXED);
 }
 
+/* The seq words (put_seq, free_seq) count in steps of Q_SEQ_STEP; bit 0,
+ * Q_SEQ_SLEEPING, says a waiter sleeps (or is about to) on the current
+ * value. A waiter sets it before it sleeps; a waker that moves the word
+ * and finds it set makes the futex call, and one that finds it clear
+ * skips it: the waiters counted are already woken and have not run yet,
+ * which is where a producer and a consumer on one CPU spend their time. */
+#define Q_SEQ_SLEEPING 1u
+#define Q_SEQ_STEP 2u
+
+/* Move *seq on, keeping Q_SEQ_SLEEPING: a sleeper on the old value is left
+ * for the next waker (or its slice). */
+static void bump(uint32_t *seq)
+{
+    __atomic_fetch_add(seq, Q_SEQ_STEP, __ATOMIC_SEQ_CST);
+}
+
+/* Move *seq on; clear Q_SEQ_SLEEPING if `clear`. Returns whether it was
+ * set: someone may sleep on the old value. */
+static bool bump_seen(uint32_t *seq, bool clear)
+{
+    uint32_t old = __atomic_load_n(seq, __ATOMIC_RELAXED), nv;
+    do {
+        nv = (clear ? old & ~Q_SEQ_SLEEPING : old) + Q_SEQ_STEP;
+    } while (!__atomic_compare_exchange_n(seq, &old, nv, false, __ATOMIC_SEQ_CST,
+                                          __ATOMIC_RELAXED));
+    return (old & Q_SEQ_SLEEPING) != 0;
+}
+
 /* Wake the sleepers parked on seq: the caller now holds the lock they
  * watch (it has just taken it, an atomic read-modify-write), so they
  * sleep in slices until it is released. */
@@ -355,7 +386,7 @@ static void unpark(uint32_t *seq, const uint32_t *parked)
 {
     fence_after_rmw();
     if (LOAD_SC(parked) != 0) {
-        __atomic_fetch_add(seq, 1u, __ATOMIC_SEQ_CST);
+        (void)bump_seen(seq, true); /* every sleeper is woken */
         (void)weft_futex_wake(seq, INT32_MAX, WEFT_SHARED);
     }
 }
@@ -386,9 +417,12 @@ static void unlock(weft_rlock *lk) WEFT_NO_THREAD_SAFETY_ANALYSIS
 static void bump_and_wake(uint32_t *seq, const uint32_t *waiters, int n, bool always)
 {
     fence_after_rmw();
-    if (always || LOAD_SC(waiters) != 0) {
-        __atomic_fetch_add(seq, 1u, __ATOMIC_SEQ_CST);
-        if (LOAD_SC(waiters) != 0)
+    uint32_t w = LOAD_SC(waiters);
+    if (always || w != 0) {
+        /* Waking n of more than n waiters leaves Q_SEQ_SLEEPING set, so
+         * that the next waker wakes the rest. */
+        bool sleeping = bump_seen(seq, w <= (uint32_t)n);
+        if (sleeping && LOAD_SC(waiters) != 0)
             (void)weft_futex_wake(seq, n, WEFT_SHARED);
     }
 }
@@ -460,7 +494,7 @@ static bool reap(weft_queue *q, uint64_t tail) WEFT_NO_THREAD_SAFETY_ANALYSIS
             /* As in a release: tail does not show the message, the bump
              * does, before the lease is freed (while it is out, sleepers
              * keep to slices) and before plock is let go. */
-            __atomic_fetch_add(&q->h->put_seq, 1u, __ATOMIC_SEQ_CST);
+            bump(&q->h->put_seq);
             back = true;
         }
         l->seq = Q_FREE_SEQ;
@@ -686,13 +720,16 @@ static void await_progress(weft_queue *q, uint32_t *seq, uint32_t seen, uint32_t
         if (!park)
             __atomic_fetch_sub(parked, 1u, __ATOMIC_SEQ_CST);
     }
-    if (LOAD_SC(progress) == before && !LOAD_SC(&h->closed)) {
+    uint32_t v = seen | Q_SEQ_SLEEPING;
+    if (LOAD_SC(progress) == before && !LOAD_SC(&h->closed) &&
+        (seen == v || __atomic_compare_exchange_n(seq, &seen, v, false, __ATOMIC_SEQ_CST,
+                                                  __ATOMIC_RELAXED))) {
         int64_t until = deadline;
         if (!park) {
             int64_t s = weft_time_deadline_ns(Q_REAP_SLICE_NS);
             until = s < deadline ? s : deadline;
         }
-        (void)weft_futex_wait(seq, seen, until, WEFT_SHARED);
+        (void)weft_futex_wait(seq, v, until, WEFT_SHARED);
     }
     if (park)
         __atomic_fetch_sub(parked, 1u, __ATOMIC_SEQ_CST);
@@ -1184,7 +1221,7 @@ static int settle(weft_queue *q, weft_queue_ticket ticket, bool done) WEFT_NO_TH
                 /* tail does not show this message: the bump does, and it
                  * must come before plock and the lease are let go, or a
                  * death here could leave a consumer parked past it. */
-                __atomic_fetch_add(&h->put_seq, 1u, __ATOMIC_SEQ_CST);
+                bump(&h->put_seq);
                 unlock(&h->plock);
             }
             /* Space first, while the lease still makes producers reap:

@@ -12,8 +12,12 @@
  * wake at any moment) or parked (no limit) - parked only when plock is not
  * held by a live producer, and only after waiting long enough (a free
  * choice here). A producer that takes plock wakes the parked consumers
- * first; after its commit it wakes one waiter. futex wait/wake are atomic
- * steps, as in the kernel. (Close, which wakes everyone under both locks,
+ * first; after its commit it wakes one waiter - making the futex call only
+ * when `sleeping` (bit 0 of put_seq in the code) says a consumer may sleep
+ * on the current value, and clearing it when it wakes every waiter
+ * counted; a bump that wakes no one (a release's) leaves it as it is. A
+ * consumer sets it in one step and sleeps in the next, if put_seq has not
+ * moved meanwhile. futex wait/wake are atomic steps, as in the kernel. (Close, which wakes everyone under both locks,
  * is left out: it would wake the sleepers this model is about.)
  *
  * Checked (spin -a; gcc -DSAFETY; ./pan): when nothing can move any more,
@@ -27,7 +31,11 @@
  *                 that saw no waiter is slept through;
  *   -DLATE_BUMP   a release that bumps put_seq only after letting go of
  *                 plock and the reservation strands a parked consumer
- *                 when it dies in between. */
+ *                 when it dies in between.
+ * With PROMPT defined (queue_wakeup_prompt.pml), no process dies and a
+ * consumer's slice never ends: every sleeper must then be woken by a
+ * wake-up call, which checks that skipping the call when `sleeping` is
+ * clear loses none. */
 
 #define NP 1      /* producers, one message each */
 #define NC 2      /* consumers */
@@ -40,6 +48,7 @@ byte plock = 0;       /* 0 free, p+1 held by producer p, DIED */
 byte put_seq = 0;     /* consumers' futex word */
 byte get_waiters = 0;
 byte get_parked = 0;
+bool sleeping = 0;    /* bit 0 of put_seq */
 byte finished = 0;    /* producers done or dead */
 bool asleep[NC];
 bool woken[NC];
@@ -69,6 +78,11 @@ inline take_plock(me) {
 }
 
 /* A producer that dies: the kernel marks the robust lock it holds. */
+#ifdef PROMPT
+inline die(me) {
+    false                                /* never chosen */
+}
+#else
 inline die(me) {
     atomic {
         if :: plock == me -> plock = DIED :: else -> skip fi;
@@ -76,15 +90,17 @@ inline die(me) {
     }
     goto dead
 }
+#endif
 
 proctype producer(byte me)
 {
     byte i;
+    bool was;
     take_plock(me);
     if :: die(me) :: skip fi;
 #ifndef NO_UNPARK
     if
-    :: get_parked > 0 -> put_seq++; wake_all()
+    :: get_parked > 0 -> atomic { sleeping = 0; put_seq++ }; wake_all()
     :: else -> skip
     fi;
     if :: die(me) :: skip fi;
@@ -94,7 +110,13 @@ proctype producer(byte me)
     plock = 0;
     if :: die(me) :: skip fi;
     if
-    :: get_waiters > 0 -> put_seq++; wake_one()
+    :: get_waiters > 0 ->
+       atomic {                          /* bump_seen: wakes n = 1 */
+           was = sleeping;
+           if :: get_waiters <= 1 -> sleeping = 0 :: else -> skip fi;
+           put_seq++
+       }
+       if :: was && get_waiters > 0 -> wake_one() :: else -> skip fi
     :: else -> skip
     fi;
     finished++;
@@ -111,7 +133,7 @@ proctype releaser(byte me)
     take_plock(me);
     if :: die(me) :: skip fi;
     if
-    :: get_parked > 0 -> put_seq++; wake_all()
+    :: get_parked > 0 -> atomic { sleeping = 0; put_seq++ }; wake_all()
     :: else -> skip
     fi;
     if :: die(me) :: skip fi;
@@ -168,7 +190,15 @@ end_loop:
 #else
        :: tail == t ->                  /* the Dekker re-check */
 #endif
-          atomic {
+          atomic {                       /* the CAS that marks the value */
+              if
+#ifndef NO_SLEEPING_MARK
+              :: put_seq == seen -> sleeping = 1
+#endif
+              :: else -> skip
+              fi
+          }
+          atomic {                       /* futex_wait on the marked value */
               if
               :: put_seq == seen -> asleep[c] = 1
               :: else -> skip
@@ -177,7 +207,12 @@ end_loop:
           if
           :: asleep[c] && park ->
 end_parked: woken[c]                             /* parked: only a wake-up */
+#ifdef PROMPT
+          :: asleep[c] && !park ->
+end_slice:   woken[c]                            /* slices never end here */
+#else
           :: asleep[c] && !park -> skip        /* a slice: any moment */
+#endif
           :: !asleep[c] -> skip
           fi;
           atomic { asleep[c] = 0; woken[c] = 0 }
