@@ -420,10 +420,13 @@ static void bump_and_wake(uint32_t *seq, const uint32_t *waiters, int n, bool al
     uint32_t w = LOAD_SC(waiters);
     if (always || w != 0) {
         /* Waking n of more than n waiters leaves Q_SEQ_SLEEPING set, so
-         * that the next waker wakes the rest. */
-        bool sleeping = bump_seen(seq, w <= (uint32_t)n);
+         * that the next waker wakes the rest. One that clears it wakes
+         * every sleeper: a waiter that counted itself after w was read
+         * may sleep on the marked value too. */
+        bool clear = w <= (uint32_t)n;
+        bool sleeping = bump_seen(seq, clear);
         if (sleeping && LOAD_SC(waiters) != 0)
-            (void)weft_futex_wake(seq, n, WEFT_SHARED);
+            (void)weft_futex_wake(seq, clear ? INT32_MAX : n, WEFT_SHARED);
     }
 }
 
@@ -720,10 +723,14 @@ static void await_progress(weft_queue *q, uint32_t *seq, uint32_t seen, uint32_t
         if (!park)
             __atomic_fetch_sub(parked, 1u, __ATOMIC_SEQ_CST);
     }
+    /* Mark the value it sleeps on (another waiter may have already). */
     uint32_t v = seen | Q_SEQ_SLEEPING;
-    if (LOAD_SC(progress) == before && !LOAD_SC(&h->closed) &&
-        (seen == v || __atomic_compare_exchange_n(seq, &seen, v, false, __ATOMIC_SEQ_CST,
-                                                  __ATOMIC_RELAXED))) {
+    bool sleep = LOAD_SC(progress) == before && !LOAD_SC(&h->closed);
+    if (sleep && seen != v)
+        sleep = __atomic_compare_exchange_n(seq, &seen, v, false, __ATOMIC_SEQ_CST,
+                                            __ATOMIC_RELAXED) ||
+                seen == v;
+    if (sleep) {
         int64_t until = deadline;
         if (!park) {
             int64_t s = weft_time_deadline_ns(Q_REAP_SLICE_NS);
@@ -1317,7 +1324,13 @@ int weft_queue_task_done(weft_queue *q)
             return EINVAL;
     } while (!__atomic_compare_exchange_n(&h->tasks_done, &done, done + 1, false,
                                           __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE));
-    bump_and_wake(&h->done_seq, &h->join_waiters, INT32_MAX, false);
+    /* Joiners sleep on done_seq unmarked (they are rare): a plain bump
+     * and wake, after the read-modify-write above (see bump_and_wake). */
+    fence_after_rmw();
+    if (LOAD_SC(&h->join_waiters) != 0) {
+        bump(&h->done_seq);
+        (void)weft_futex_wake(&h->done_seq, INT32_MAX, WEFT_SHARED);
+    }
     return 0;
 }
 

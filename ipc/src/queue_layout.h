@@ -9,7 +9,7 @@
 #include "weft/rlock.h"
 
 #define Q_MAGIC 0x51544657u /* "WFTQ" */
-#define Q_VERSION 1u
+#define Q_VERSION 2u /* 2: bit 0 of put_seq and free_seq marks a sleeper */
 #define Q_LINE 64u
 #define Q_ST_READY 1u
 #define Q_ST_DONE 2u

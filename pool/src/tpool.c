@@ -736,7 +736,10 @@ int weft_tpool_submit(weft_tpool *p, weft_task_fn fn, void *arg, weft_future **o
         if (t.f != NULL) /* where it will most likely run */
             __atomic_store_n(&t.f->cpu, wake->idle_cpu, __ATOMIC_RELAXED);
     } else if (rc == 0) {
-        if (p->nidle == 0 && p->nworkers < p->max && !(finishing && p->count == 0)) {
+        /* (With batches out, the finishing worker may steal from them
+         * and leave this task: then start one as before.) */
+        bool taken = finishing && p->count == 0 && p->nbatchers == 0;
+        if (p->nidle == 0 && p->nworkers < p->max && !taken) {
             int src = start_worker(p);
             if (src != 0 && p->nworkers == 0)
                 rc = src;

@@ -14,8 +14,10 @@
  * choice here). A producer that takes plock wakes the parked consumers
  * first; after its commit it wakes one waiter - making the futex call only
  * when `sleeping` (bit 0 of put_seq in the code) says a consumer may sleep
- * on the current value, and clearing it when it wakes every waiter
- * counted; a bump that wakes no one (a release's) leaves it as it is. A
+ * on the current value; when the waiters it counted (read in a step of
+ * their own, as in the code) are no more than it wakes, it clears the mark
+ * and wakes every sleeper; a bump that wakes no one (a release's) leaves
+ * the mark as it is. A
  * consumer sets it in one step and sleeps in the next, if put_seq has not
  * moved meanwhile. futex wait/wake are atomic steps, as in the kernel. (Close, which wakes everyone under both locks,
  * is left out: it would wake the sleepers this model is about.)
@@ -94,7 +96,7 @@ inline die(me) {
 
 proctype producer(byte me)
 {
-    byte i;
+    byte i, w;
     bool was;
     take_plock(me);
     if :: die(me) :: skip fi;
@@ -109,14 +111,19 @@ proctype producer(byte me)
     if :: die(me) :: skip fi;
     plock = 0;
     if :: die(me) :: skip fi;
+    w = get_waiters;                     /* bump_and_wake, n = 1 */
     if
-    :: get_waiters > 0 ->
-       atomic {                          /* bump_seen: wakes n = 1 */
+    :: w > 0 ->
+       atomic {                          /* bump_seen */
            was = sleeping;
-           if :: get_waiters <= 1 -> sleeping = 0 :: else -> skip fi;
+           if :: w <= 1 -> sleeping = 0 :: else -> skip fi;
            put_seq++
        }
-       if :: was && get_waiters > 0 -> wake_one() :: else -> skip fi
+       if
+       :: was && get_waiters > 0 && w <= 1 -> wake_all()  /* it cleared the mark */
+       :: was && get_waiters > 0 && w > 1 -> wake_one()
+       :: else -> skip
+       fi
     :: else -> skip
     fi;
     finished++;
