@@ -38,6 +38,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -471,6 +472,12 @@ weft_thread *weft_thread_current(void)
 weft_thread *weft_thread_main(void)
 {
     return __atomic_load_n(&main_thread, __ATOMIC_ACQUIRE);
+}
+
+int weft_thread_cpu(void)
+{
+    int cpu = sched_getcpu();
+    return cpu < 0 ? -1 : cpu;
 }
 
 size_t weft_thread_active_count(void)

@@ -44,10 +44,11 @@
  *   lost wake-up between live processes. The futex call itself is made
  *   only when bit 0 of the seq says a waiter sleeps on its value (waiters
  *   set it before they sleep; see bump_seen), so a waker whose waiters
- *   are all woken already - but have not run yet - makes no system call. Before it counts itself, a
- *   waiter spins a while (progress across cores is often that close),
- *   unless the other side's last put or get ran on its own CPU (the
- *   put_cpu and get_cpu hints): that side cannot run until it stops.
+ *   are all woken already - but have not run yet - makes no system call.
+ *   Before it counts itself, a waiter spins a while (progress across
+ *   cores is often that close), unless the other side's last put or get
+ *   ran on its own CPU (the put_cpu and get_cpu hints): that side cannot
+ *   run until it stops.
  *
  *   A waker can die between its commit and its wake. So a sleeper sleeps
  *   in slices of Q_REAP_SLICE_NS, and sleeps without a time limit
@@ -74,13 +75,9 @@
  *   create/attach after validation; everything read later from the block
  *   (tail, head, rd, slots, lease seqs) is checked against those copies
  *   before it is used to index, and a failed check returns EPROTO. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* sched_getcpu; also predefined by g++/clang++ */
-#endif
 #include "weft/queue.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +86,7 @@
 #include "weft/futex.h"
 #include "weft/rlock.h"
 #include "weft/shm.h"
+#include "weft/thread.h"
 #include "weft/time.h"
 #include "weft/tsa.h"
 
@@ -340,8 +338,7 @@ static void fence_after_rmw(void)
  * are never trusted for anything else. */
 static uint32_t cpu_tag(void)
 {
-    int cpu = sched_getcpu();
-    return cpu < 0 ? 0u : (uint32_t)cpu + 1u;
+    return (uint32_t)(weft_thread_cpu() + 1);
 }
 
 static void set_hint(uint32_t *hint)

@@ -11,6 +11,7 @@
 #include "weft/future.h"
 #include "weft/lock.h"
 #include "weft/ppool.h"
+#include "weft/thread.h"
 #include "weft/tpool.h"
 
 /* The future's word: the state in the low two bits, and WAITING when a
@@ -86,16 +87,11 @@ _Static_assert(sizeof(struct weft_future) <= 120, "a future outgrew a fastbin bl
 #define WEFT_FUTURE_SPIN_ROUNDS 200
 #endif
 
-/* weft__pool_cpu - the CPU the calling thread runs on, plus one; 0 when
- * it cannot be known (a tag that never matches). sched_getcpu is a GNU
- * extension: the includer defines _GNU_SOURCE (g++ predefines it). */
-#ifndef _GNU_SOURCE
-#error "poolimpl.h needs _GNU_SOURCE (sched_getcpu)"
-#endif
+/* weft__pool_cpu - the CPU the calling thread runs on (weft_thread_cpu),
+ * plus one; 0 when it cannot be known (a tag that never matches). */
 static inline uint32_t weft__pool_cpu(void)
 {
-    int cpu = sched_getcpu();
-    return cpu < 0 ? 0u : (uint32_t)cpu + 1u;
+    return (uint32_t)(weft_thread_cpu() + 1);
 }
 
 /* The least time between two moves of a worker off a waiting thread's

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #endif
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -259,6 +260,26 @@ WT_CASE(test_thread_dummy_for_foreign_thread, "unit valgrind")
     WT_TRUE(!weft_thread_is_alive(d.handle)); /* our reference keeps it */
     WT_EQ(weft_thread_active_count(), before);
     weft_thread_unref(d.handle);
+}
+
+/* weft_thread_cpu says the CPU the thread is on: any allowed one, and
+ * the one it is pinned to when its affinity allows just one. */
+WT_CASE(test_thread_cpu_is_where_it_runs, "unit valgrind")
+{
+    cpu_set_t was, one;
+    WT_EQ(sched_getaffinity(0, sizeof was, &was), 0);
+    int cpu = weft_thread_cpu();
+    WT_GE(cpu, 0);
+    WT_TRUE(cpu < CPU_SETSIZE && CPU_ISSET(cpu, &was));
+    for (int c = 0; c < CPU_SETSIZE; c++) {
+        if (!CPU_ISSET(c, &was))
+            continue;
+        CPU_ZERO(&one);
+        CPU_SET(c, &one);
+        WT_EQ(sched_setaffinity(0, sizeof one, &one), 0);
+        WT_EQ(weft_thread_cpu(), c);
+    }
+    WT_EQ(sched_setaffinity(0, sizeof was, &was), 0);
 }
 
 WT_CASE(test_thread_enumerate_and_active_count, "unit valgrind helgrind")

@@ -148,6 +148,13 @@ weft_thread *weft_thread_current(void);
  * forked child. */
 weft_thread *weft_thread_main(void);
 
+/* weft_thread_cpu - the CPU the calling thread runs on as it asks
+ * (sched_getcpu): a hint, out of date as soon as the scheduler moves the
+ * thread. weft's waits use it to not spin for a thread that last ran on
+ * the waiter's own CPU, which cannot run until the waiter stops.
+ * Returns:  the CPU number (0 up), or -1 when the system cannot say. */
+int weft_thread_cpu(void);
+
 /* weft_thread_active_count - how many threads weft_thread_enumerate would
  * list now: live weft threads, dummy threads, and the main thread. */
 size_t weft_thread_active_count(void);
