@@ -524,6 +524,7 @@ static int worker_main(void *arg)
             drop_refs(hold, nhold);
             nhold = 0;
             wait_for_wake(w, yield);
+            yield = false;
             WEFT__POOL_HB_AFTER(&w->wake);
             /* The submitter that woke us may have handed us its task. */
             n = w->nbatch;
