@@ -48,7 +48,8 @@
  *   Before it counts itself, a waiter spins a while (progress across
  *   cores is often that close), unless the other side's last put or get
  *   ran on its own CPU (the put_cpu and get_cpu hints): that side cannot
- *   run until it stops.
+ *   run until it stops, so it yields the CPU once instead, and sleeps if
+ *   that brought nothing.
  *
  *   A waker can die between its commit and its wake. So a sleeper sleeps
  *   in slices of Q_REAP_SLICE_NS, and sleeps without a time limit
@@ -78,6 +79,7 @@
 #include "weft/queue.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,6 +286,36 @@ static struct q_slot *slot(const weft_queue *q, uint64_t seq)
 static uint64_t ring_off(const weft_queue *q, uint64_t pos)
 {
     return q->cap_mask ? pos & q->cap_mask : pos % q->cap;
+}
+
+/* memcpy for message bytes, between the ring and a caller's buffer
+ * (never overlapping). Up to 64 bytes, the usual size of a queue's small
+ * messages, the copy is inline: two overlapping moves of the largest
+ * power of two that fits, where the call to memcpy cost about as much as
+ * the rest of the message's handling. */
+static inline void copy_bytes(void *dst, const void *src, size_t n)
+{
+    unsigned char *d = (unsigned char *)dst;
+    const unsigned char *s = (const unsigned char *)src;
+    if (n > 64) {
+        memcpy(d, s, n);
+    } else if (n >= 32) {
+        memcpy(d, s, 32);
+        memcpy(d + n - 32, s + n - 32, 32);
+    } else if (n >= 16) {
+        memcpy(d, s, 16);
+        memcpy(d + n - 16, s + n - 16, 16);
+    } else if (n >= 8) {
+        memcpy(d, s, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(d, s, 4);
+        memcpy(d + n - 4, s + n - 4, 4);
+    } else if (n > 0) {
+        d[0] = s[0];
+        d[n / 2] = s[n / 2];
+        d[n - 1] = s[n - 1];
+    }
 }
 
 /* A slot's position and length, read once: what is checked must be what
@@ -599,7 +631,7 @@ static int place(weft_queue *q, uint64_t at, uint64_t *end, const void *msg, siz
     if (rc != 0)
         return rc;
     if (len)
-        memcpy(q->data + ring_off(q, pos), msg, len);
+        copy_bytes(q->data + ring_off(q, pos), msg, len);
     struct q_slot *s = slot(q, at);
     /* Atomic because weft_queue_full reads slots without the lock. */
     __atomic_store_n(&s->start, pos, __ATOMIC_RELAXED);
@@ -705,11 +737,20 @@ static void await_progress(weft_queue *q, uint32_t *seq, uint32_t seen, uint32_t
     /* The other side: producers when tail is awaited, else consumers. */
     const uint32_t *other = progress == &h->tail ? &h->put_cpu : &h->get_cpu;
     uint32_t here = cpu_tag();
-    int spins = here != 0 && LOAD(other) == here ? 0 : Q_SPINS;
-    for (int i = 0; i < spins; i++) {
+    if (here != 0 && LOAD(other) == here) {
+        /* That side cannot run while this thread spins; if it is ready to
+         * run here, a yield lets it go on until its time is up or it
+         * waits, with no wake-up to pay on either side. A yield that
+         * brings nothing means it is not (or no longer) here: sleep. */
+        (void)sched_yield();
         if (LOAD(progress) != before || LOAD(&h->closed))
             return;
-        relax();
+    } else {
+        for (int i = 0; i < Q_SPINS; i++) {
+            if (LOAD(progress) != before || LOAD(&h->closed))
+                return;
+            relax();
+        }
     }
     __atomic_fetch_add(waiters, 1u, __ATOMIC_SEQ_CST);
     bool park = now - since >= Q_PARK_AFTER_NS;
@@ -956,7 +997,7 @@ static int get_locked(weft_queue *q, const struct take *tk, uint64_t *seen_tail,
         *tk->alloc = dst;
     }
     if (len)
-        memcpy(dst, q->data + ring_off(q, sp.start), len);
+        copy_bytes(dst, q->data + ring_off(q, sp.start), len);
     if (lease >= 0) {
         q->leases[lease].seq = seq;
         __atomic_store_n(&s->state, Q_ST_LEASED + (uint32_t)lease, __ATOMIC_SEQ_CST); /* commit */
@@ -1005,7 +1046,7 @@ static size_t take_run(weft_queue *q, weft_queue_msg *msgs, size_t n, uint64_t *
             break;
         msgs[k].len = sp.len;
         if (sp.len)
-            memcpy(msgs[k].buf, q->data + ring_off(q, sp.start), sp.len);
+            copy_bytes(msgs[k].buf, q->data + ring_off(q, sp.start), sp.len);
     }
     if (k == 0)
         return 0;

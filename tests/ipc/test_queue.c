@@ -87,6 +87,47 @@ WT_CASE(test_queue_fifo_sizes_and_state, "unit valgrind") {
     weft_queue_free(NULL);
 }
 
+/* Every length from 0 to 130 bytes, through put and put_many and back
+ * through get and get_many: the bytes arrive whole, and nothing is read
+ * past a message's end (each source is a heap block of exactly its
+ * length, for ASan and Valgrind) or written past it (canaries). */
+WT_CASE(test_queue_every_short_length_copied_exactly, "unit valgrind") {
+    enum { MAXLEN = 130, CANARY = 16 };
+    weft_queue *q = make(1 << 16, 0, 0);
+    for (unsigned len = 0; len <= MAXLEN; len++) {
+        unsigned char *src = (unsigned char *)malloc(len ? len : 1);
+        WT_TRUE(src != NULL);
+        for (unsigned k = 0; k < len; k++)
+            src[k] = (unsigned char)(len * 3u + k + 1u);
+        WT_EQ(weft_queue_put(q, src, len), 0);
+        weft_queue_msg m = {src, len, 0};
+        size_t put = 0;
+        WT_EQ(weft_queue_put_many(q, &m, 1, &put), 0);
+        WT_EQ(put, 1u);
+        for (int way = 0; way < 2; way++) {
+            unsigned char dst[MAXLEN + CANARY];
+            memset(dst, 0xee, sizeof dst);
+            size_t got_len = 999;
+            if (way == 0) {
+                WT_EQ(weft_queue_get(q, dst, len, &got_len), 0);
+            } else {
+                weft_queue_msg r = {dst, 0, len};
+                size_t got = 0;
+                WT_EQ(weft_queue_get_many(q, &r, 1, &got), 0);
+                WT_EQ(got, 1u);
+                got_len = r.len;
+            }
+            WT_EQ(got_len, (size_t)len);
+            WT_EQ(memcmp(dst, src, len), 0);
+            for (unsigned k = len; k < sizeof dst; k++)
+                WT_EQ(dst[k], 0xee);
+        }
+        free(src);
+    }
+    WT_TRUE(weft_queue_empty(q));
+    weft_queue_free(q);
+}
+
 WT_CASE(test_queue_bad_arguments, "unit valgrind") {
     weft_queue *q = NULL;
     weft_queue_opts o = {0, 0, 0, 0x10};
