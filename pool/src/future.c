@@ -4,7 +4,9 @@
  *   - One 32-bit word holds the state and a WAITING bit. Waiters set the bit
  *     and sleep on the word (futex); the completer swaps the final state in
  *     and wakes only when the bit was set, so a completion nobody waits for
- *     makes no system call.
+ *     makes no system call. A waiter on the CPU of the task's thread sets
+ *     YIELDED instead and yields to it, before it sleeps as above: a hint
+ *     for the pool's worker, which then yields back (see tpool.c).
  *   - Completion and cancellation happen under the future's lock, which also
  *     guards the callback list and the registered set waiters. The outcome
  *     fields are written before the word is stored with release; readers
@@ -22,6 +24,7 @@
 #include "weft/future.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,15 +330,22 @@ int weft_future_wait_until(weft_future *f, int64_t deadline_ns)
         (void)weft__tpool_help(f);
     if (f->ppool != NULL && load_state(f) < WEFT_FUTURE_DONE)
         weft__ppool_help(f, deadline_ns);
-    /* Spin, but not while the task's thread is on
-     * this CPU: it cannot run until this thread stops, so sleep at once.
-     * (A yield would not do: a scheduler may run the yielder again.) */
+    /* Spin, but not while the task's thread is on this CPU: it cannot run
+     * until this thread stops. Yield to it instead, marking the word so
+     * that it yields back when it has completed f; a yield that brings no
+     * result (the thread was not ready to run here) leaves the wait to
+     * the futex. */
     uint32_t here = f->spin > 0 ? weft__pool_cpu() : 0;
     for (uint32_t i = 0; i < f->spin; i++) {
         if (load_state(f) >= WEFT_FUTURE_DONE)
             return 0;
-        if (here != 0 && __atomic_load_n(&f->cpu, __ATOMIC_RELAXED) == here)
+        if (here != 0 && __atomic_load_n(&f->cpu, __ATOMIC_RELAXED) == here) {
+            (void)__atomic_fetch_or(&f->word, WEFT__FUT_YIELDED, __ATOMIC_RELAXED);
+            (void)sched_yield();
+            if (load_state(f) >= WEFT_FUTURE_DONE)
+                return 0;
             break;
+        }
         weft__pool_relax();
     }
     for (;;) {

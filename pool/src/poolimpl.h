@@ -14,10 +14,13 @@
 #include "weft/thread.h"
 #include "weft/tpool.h"
 
-/* The future's word: the state in the low two bits, and WAITING when a
- * thread may sleep on the word (the completer then wakes it). */
+/* The future's word: the state in the low two bits, WAITING when a
+ * thread may sleep on the word (the completer then wakes it), and YIELDED
+ * when a waiter on the CPU of the task's thread yielded to it (a hint:
+ * that thread yields back once done, see weft_future_wait_until). */
 #define WEFT__FUT_STATE 3u
 #define WEFT__FUT_WAITING 4u
+#define WEFT__FUT_YIELDED 8u
 
 struct weft__fut_node;
 

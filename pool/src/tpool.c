@@ -46,8 +46,12 @@
  *   - Each future says which CPU its task runs on or most likely will
  *     (f->cpu: the claiming worker's, the idle worker's it is handed to,
  *     or the finishing worker's when it goes to the ring), so that a
- *     waiter on that CPU sleeps instead of spinning for a thread that
- *     cannot run until it stops.
+ *     waiter on that CPU yields to that thread instead of spinning for a
+ *     thread that cannot run until it stops (see weft_future_wait_until).
+ *     The worker that completes such a future yields back, and then
+ *     checks its word once instead of spinning: if the waiter did not
+ *     run (the scheduler gave the CPU back to the worker), spinning would
+ *     only keep it from running.
  *   - References: the ring holds one to each task's future, and moves it
  *     into the batch that takes the task; a thief or a cancelling shutdown
  *     takes one of its own. The batch's worker drops its reference as soon
@@ -122,6 +126,7 @@ struct worker {
 struct weft_tpool {
     weft_lock mu;
     struct task *ring WEFT_GUARDED_BY(mu);
+    /* cap: 0 or a power of two, so an index wraps with a mask */
     size_t cap WEFT_GUARDED_BY(mu), head WEFT_GUARDED_BY(mu), count WEFT_GUARDED_BY(mu);
     struct worker **idle WEFT_PT_GUARDED_BY(mu); /* stack of sleeping workers (set at create) */
     size_t nidle WEFT_GUARDED_BY(mu);
@@ -160,7 +165,9 @@ static __thread struct worker *self;
 /* What running a task did, for its worker (see worker_main). */
 enum {
     RAN_RAISED = 1, /* raised p->finishing (see weft__future_complete_task) */
-    RAN_WOKE = 2    /* completed a future that a thread slept on */
+    RAN_WOKE = 2,   /* completed a future that a thread slept on */
+    RAN_YIELDED = 4 /* completed a future whose waiter, on this CPU,
+                       yielded to this thread for it */
 };
 
 /* Run fn(arg) as the task of f (f may be NULL) and complete f with the
@@ -173,7 +180,10 @@ static unsigned run_task(weft_future *f, weft_task_fn fn, void *arg, uint32_t *f
     int rc = fn(arg, &result);
     if (f == NULL)
         return 0;
-    unsigned ran = (__atomic_load_n(&f->word, __ATOMIC_RELAXED) & WEFT__FUT_WAITING) ? RAN_WOKE : 0;
+    uint32_t word = __atomic_load_n(&f->word, __ATOMIC_RELAXED);
+    unsigned ran = (word & WEFT__FUT_WAITING) ? RAN_WOKE : 0;
+    if (word & WEFT__FUT_YIELDED)
+        ran |= RAN_YIELDED;
     if (weft__future_complete_task(f, rc, rc == 0 ? result : NULL, finishing))
         ran |= RAN_RAISED;
     return ran;
@@ -220,13 +230,13 @@ static int ring_push(weft_tpool *p, const struct task *t) WEFT_REQUIRES(p->mu)
         if (nr == NULL)
             return ENOMEM;
         for (size_t i = 0; i < p->count; i++)
-            nr[i] = p->ring[(p->head + i) % p->cap];
+            nr[i] = p->ring[(p->head + i) & (p->cap - 1)];
         free(p->ring);
         p->ring = nr;
         p->cap = ncap;
         p->head = 0;
     }
-    p->ring[(p->head + p->count) % p->cap] = *t;
+    p->ring[(p->head + p->count) & (p->cap - 1)] = *t;
     p->count++;
     return 0;
 }
@@ -234,7 +244,7 @@ static int ring_push(weft_tpool *p, const struct task *t) WEFT_REQUIRES(p->mu)
 static struct task ring_pop(weft_tpool *p) WEFT_REQUIRES(p->mu)
 {
     struct task t = p->ring[p->head];
-    p->head = (p->head + 1) % p->cap;
+    p->head = (p->head + 1) & (p->cap - 1);
     p->count--;
     return t;
 }
@@ -257,15 +267,20 @@ static void wake_worker(struct worker *w)
         (void)weft_futex_wake(&w->wake, 1, WEFT_PRIVATE);
 }
 
-/* Wait, as an idle worker, until wake_worker(w). yield: first let the
- * threads that wait for this CPU run - one that this worker just woke may
- * be among them, and would wait for the spin to end or the scheduler to
- * preempt it (a no-op when no thread waits). */
-static void wait_for_wake(struct worker *w, bool yield)
+/* Wait, as an idle worker, until wake_worker(w). ran: what its last
+ * tasks did (RAN_ flags). After completing a future whose waiter slept
+ * (RAN_WOKE) or yielded to it (RAN_YIELDED), first let the threads that
+ * wait for this CPU run - that waiter may be among them, and would wait
+ * for the spin to end or the scheduler to preempt it (a no-op when no
+ * thread waits). After RAN_YIELDED, do not spin: see the top of file. */
+static void wait_for_wake(struct worker *w, unsigned ran)
 {
-    if (yield)
+    uint32_t spins = IDLE_SPINS;
+    if (ran & (RAN_WOKE | RAN_YIELDED))
         (void)sched_yield();
-    for (uint32_t i = 0; i < IDLE_SPINS; i++) {
+    if (ran & RAN_YIELDED)
+        spins = 1;
+    for (uint32_t i = 0; i < spins; i++) {
         if (__atomic_load_n(&w->wake, __ATOMIC_ACQUIRE) == W_WOKEN)
             return;
         weft__pool_relax();
@@ -401,7 +416,7 @@ static unsigned run_batch(struct worker *w, size_t n)
             __atomic_store_n(&w->pool->finisher_cpu, weft__pool_cpu(), __ATOMIC_RELAXED);
         }
         unsigned r = run_claimed(fn, slot->arg, f, finishing);
-        ran = (ran & RAN_WOKE) | r;
+        ran = (ran & (RAN_WOKE | RAN_YIELDED)) | r;
         if (f != NULL) {
             /* The batch's reference, dropped now: a waiter that is
              * already watching drops the last one, on the thread that
@@ -494,7 +509,7 @@ static int worker_main(void *arg)
     }
     weft_future *hold[BATCH_MAX];
     size_t nhold = 0;
-    bool yield = false;
+    unsigned ran = 0;
     weft_lock_acquire(&p->mu);
     for (;;) {
         nhold = clear_batch(p, w, hold);
@@ -523,8 +538,8 @@ static int worker_main(void *arg)
             weft_lock_release(&p->mu);
             drop_refs(hold, nhold);
             nhold = 0;
-            wait_for_wake(w, yield);
-            yield = false;
+            wait_for_wake(w, ran);
+            ran = 0;
             WEFT__POOL_HB_AFTER(&w->wake);
             /* The submitter that woke us may have handed us its task. */
             n = w->nbatch;
@@ -534,8 +549,7 @@ static int worker_main(void *arg)
             }
         }
         drop_refs(hold, nhold);
-        unsigned ran = run_batch(w, n);
-        yield = (ran & RAN_WOKE) != 0;
+        ran = run_batch(w, n);
         if (!(ran & RAN_RAISED)) {
             __atomic_store_n(&p->finisher_cpu, weft__pool_cpu(), __ATOMIC_RELAXED);
             __atomic_fetch_add(&p->finishing, 1, __ATOMIC_RELAXED);
