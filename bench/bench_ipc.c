@@ -4,8 +4,9 @@
  *                       two one-way connections (weft_conn_send/recv), vs
  *                       write/read of 64 bytes on two raw pipes, vs the
  *                       same with SIGPIPE blocked around each write
- *                       (pipe_sigmask: what weft's send does by default,
- *                       so that a reader's death is EPIPE, not the end of
+ *                       (pipe_sigmask: what weft's send does on kernels
+ *                       without RWF_NOSIGNAL, older than Linux 6.18, so
+ *                       that a reader's death is EPIPE, not the end of
  *                       the process), vs
  *                       CPython's multiprocessing.Pipe(duplex=False) with
  *                       send_bytes/recv_bytes

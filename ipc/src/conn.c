@@ -19,12 +19,16 @@
  *   the stream is broken) and the count of buffered bytes are also stored
  *   atomically, for weft_conn_poll_until, which does not take recv_mu.
  *
- *   SIGPIPE: sockets use MSG_NOSIGNAL. For a pipe, the sending thread
- *   blocks SIGPIPE around the write, and when the write fails with EPIPE it
- *   takes the SIGPIPE the write raised off the thread's pending set (unless
- *   one was pending before), so the process never sees it - unless the
- *   connection was made with WEFT_CONN_SIGPIPE_IGNORED, whose caller keeps
- *   SIGPIPE harmless itself (checked when the connection is made).
+ *   SIGPIPE: sockets use MSG_NOSIGNAL. A pipe is written with pwritev2's
+ *   RWF_NOSIGNAL (Linux 6.18), which makes a write to a pipe with no reader
+ *   fail with EPIPE and raise nothing. A kernel that refuses the flag
+ *   (EOPNOTSUPP, before writing anything) is remembered for the process,
+ *   and from then on the sending thread blocks SIGPIPE around the write,
+ *   and when the write fails with EPIPE it takes the SIGPIPE the write
+ *   raised off the thread's pending set (unless one was pending before),
+ *   so the process never sees it. A connection made with
+ *   WEFT_CONN_SIGPIPE_IGNORED, whose caller keeps SIGPIPE harmless itself
+ *   (checked when the connection is made), is written plainly.
  *
  *   Fork: every connection is on a list; in the child, one whose send_mu or
  *   recv_mu was held (by a thread that does not exist there) gets its locks
@@ -46,6 +50,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,6 +64,10 @@
 enum { RBUF_SIZE = 16384, IOV_MAX_SEND = 64, SMALL_FRAME = 512 };
 /* One read or write asks the kernel for at most this much. */
 #define IO_CHUNK ((size_t)1 << 30)
+
+#ifndef RWF_NOSIGNAL /* Linux 6.18's uapi value; older headers lack it */
+#define RWF_NOSIGNAL 0x00000100
+#endif
 
 struct weft_conn {
     int fd;
@@ -287,27 +296,43 @@ uint64_t weft_conn_limit(const weft_conn *c)
 
 /* ---- send -------------------------------------------------------------- */
 
-/* One write of the iovecs; the socket path cannot raise SIGPIPE. */
-static ssize_t write_iov(const weft_conn *c, struct iovec *iov, int n)
+/* How a pipe is written: plainly (its caller keeps SIGPIPE harmless), or
+ * with RWF_NOSIGNAL. */
+enum { PLAIN = 0, NOSIGNAL = 1 };
+
+/* write_all's result when the kernel refused RWF_NOSIGNAL before writing
+ * anything (not an errno value). */
+enum { NOSIGNAL_REFUSED = -1 };
+
+/* Set once a kernel refused RWF_NOSIGNAL (relaxed atomic): every pipe of
+ * the process then masks SIGPIPE around its writes instead. */
+static int nosignal_refused;
+
+/* One write of the iovecs; the socket path cannot raise SIGPIPE, nor can
+ * the NOSIGNAL path. */
+static ssize_t write_iov(const weft_conn *c, struct iovec *iov, int n, int how)
 {
-    if (n == 1) {
-        if (c->is_socket)
-            return send(c->fd, iov->iov_base, iov->iov_len, MSG_NOSIGNAL);
-        return write(c->fd, iov->iov_base, iov->iov_len);
-    }
     if (c->is_socket) {
+        if (n == 1)
+            return send(c->fd, iov->iov_base, iov->iov_len, MSG_NOSIGNAL);
         struct msghdr m;
         memset(&m, 0, sizeof m);
         m.msg_iov = iov;
         m.msg_iovlen = (size_t)n;
         return sendmsg(c->fd, &m, MSG_NOSIGNAL);
     }
+    if (how == NOSIGNAL)
+        return pwritev2(c->fd, iov, n, -1, RWF_NOSIGNAL); /* -1: no offset */
+    if (n == 1)
+        return write(c->fd, iov->iov_base, iov->iov_len);
     return writev(c->fd, iov, n);
 }
 
-/* Write all of iov[0..n), which it consumes. The caller holds send_mu and
- * has SIGPIPE blocked when c is a pipe. */
-static int write_all(const weft_conn *c, struct iovec *iov, int n, int64_t deadline_ns)
+/* Write all of iov[0..n), which it consumes. The caller holds send_mu,
+ * and has SIGPIPE blocked when c is a pipe written PLAIN without
+ * WEFT_CONN_SIGPIPE_IGNORED. Returns 0, an errno value, or
+ * NOSIGNAL_REFUSED (nothing written). */
+static int write_all(const weft_conn *c, struct iovec *iov, int n, int how, int64_t deadline_ns)
 {
     bool started = false;
     bool waited = deadline_ns == WEFT_DEADLINE_NEVER;
@@ -317,10 +342,12 @@ static int write_all(const weft_conn *c, struct iovec *iov, int n, int64_t deadl
             if (rc)
                 return rc;
         }
-        ssize_t w = write_iov(c, iov, n);
+        ssize_t w = write_iov(c, iov, n, how);
         if (w < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 waited = false;
+            else if (errno == EOPNOTSUPP && how == NOSIGNAL && !started)
+                return NOSIGNAL_REFUSED;
             else if (errno != EINTR)
                 return errno;
             continue;
@@ -341,8 +368,9 @@ static int write_all(const weft_conn *c, struct iovec *iov, int n, int64_t deadl
     return 0;
 }
 
-/* write_all for a pipe, with SIGPIPE kept from the process (see above). */
-static int write_all_nosigpipe(const weft_conn *c, struct iovec *iov, int n, int64_t deadline_ns)
+/* write_all for a pipe on a kernel without RWF_NOSIGNAL, with SIGPIPE
+ * kept from the process (see the top of the file). */
+static int write_all_masked(const weft_conn *c, struct iovec *iov, int n, int64_t deadline_ns)
 {
     sigset_t pipe_set, old;
     sigemptyset(&pipe_set);
@@ -358,7 +386,7 @@ static int write_all_nosigpipe(const weft_conn *c, struct iovec *iov, int n, int
         sigset_t pending;
         was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
     }
-    int rc = write_all(c, iov, n, deadline_ns);
+    int rc = write_all(c, iov, n, PLAIN, deadline_ns);
     if (rc == EPIPE && !was_pending) {
         static const struct timespec zero = {0, 0};
         while (sigtimedwait(&pipe_set, NULL, &zero) == -1 && errno == EINTR)
@@ -367,6 +395,21 @@ static int write_all_nosigpipe(const weft_conn *c, struct iovec *iov, int n, int
     if (!caller_blocked)
         (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;
+}
+
+/* Write a frame's iovecs (send_mu held), keeping SIGPIPE from the process
+ * as the top of the file says. */
+static int write_frame(const weft_conn *c, struct iovec *iov, int n, int64_t deadline_ns)
+{
+    if (c->is_socket || c->sigpipe_ignored)
+        return write_all(c, iov, n, PLAIN, deadline_ns);
+    if (!__atomic_load_n(&nosignal_refused, __ATOMIC_RELAXED)) {
+        int rc = write_all(c, iov, n, NOSIGNAL, deadline_ns);
+        if (rc != NOSIGNAL_REFUSED)
+            return rc;
+        __atomic_store_n(&nosignal_refused, 1, __ATOMIC_RELAXED);
+    }
+    return write_all_masked(c, iov, n, deadline_ns);
 }
 
 static int send_frame(weft_conn *c, const struct iovec *iov, int iovcnt, uint64_t len,
@@ -396,8 +439,7 @@ static int send_frame(weft_conn *c, const struct iovec *iov, int iovcnt, uint64_
                 v[n++] = iov[i];
     }
     weft_lock_acquire(&c->send_mu);
-    int rc = c->is_socket || c->sigpipe_ignored ? write_all(c, v, n, deadline_ns)
-                                                : write_all_nosigpipe(c, v, n, deadline_ns);
+    int rc = write_frame(c, v, n, deadline_ns);
     weft_lock_release(&c->send_mu);
     return rc;
 }

@@ -6,10 +6,15 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 
 #include "sync/helpers.h"
 #include "weft/ipc.h"
@@ -475,6 +480,97 @@ WT_CASE(test_conn_send_to_closed_peer_is_epipe_without_sigpipe, "unit valgrind")
     WT_EQ(sigpipe_pending(), 0);
     WT_EQ(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
     weft_conn_close(w);
+}
+
+/* Make pwritev2 fail with EOPNOTSUPP in the calling process, as a kernel
+ * older than Linux 6.18 answers RWF_NOSIGNAL: a seccomp filter. */
+static int refuse_pwritev2(void)
+{
+    struct sock_filter prog[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_pwritev2, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EOPNOTSUPP & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog fprog = {(unsigned short)(sizeof prog / sizeof prog[0]), prog};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        return -1;
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog);
+}
+
+struct big_read {
+    weft_conn *r;
+    unsigned char *buf;
+    size_t len;
+    int rc;
+};
+
+static void *read_big(void *arg)
+{
+    struct big_read *b = (struct big_read *)arg;
+    b->rc = weft_conn_recv(b->r, b->buf, 100000, &b->len);
+    return NULL;
+}
+
+/* In a child whose kernel refuses RWF_NOSIGNAL (see refuse_pwritev2), with
+ * SIGPIPE's default action: pipes fall back to masking SIGPIPE around
+ * their writes, carry small and large messages, say EPIPE to a closed
+ * reader and leave no signal behind, nor take the caller's. */
+static int child_without_rwf_nosignal(void *arg)
+{
+    (void)arg;
+    if (signal(SIGPIPE, SIG_DFL) == SIG_ERR || refuse_pwritev2() != 0)
+        return 1;
+    static unsigned char msg[100000], got[100000];
+    fill(msg, sizeof msg, 7);
+    for (int round = 0; round < 2; round++) { /* the refusal, then remembered */
+        weft_conn *r, *w;
+        if (weft_pipe_open(&r, &w, 0) != 0)
+            return 2;
+        size_t n = 0;
+        if (weft_conn_send(w, "ping", 4) != 0 || weft_conn_recv(r, got, sizeof got, &n) != 0 ||
+            n != 4 || memcmp(got, "ping", 4) != 0)
+            return 3;
+        /* Larger than the pipe holds: written in parts while a thread
+         * reads it. */
+        struct big_read br = {r, got, 0, -1};
+        pthread_t t;
+        if (pthread_create(&t, NULL, read_big, &br) != 0)
+            return 4;
+        int sent = weft_conn_send(w, msg, sizeof msg);
+        if (pthread_join(t, NULL) != 0 || sent != 0 || br.rc != 0 || br.len != sizeof msg ||
+            memcmp(got, msg, sizeof msg) != 0)
+            return 4;
+        weft_conn_close(r);
+        if (weft_conn_send(w, "x", 1) != EPIPE || weft_conn_send(w, msg, 4096) != EPIPE)
+            return 5;
+        if (sigpipe_pending() != 0)
+            return 6;
+        weft_conn_close(w);
+    }
+    /* SIGPIPE blocked by the caller with one pending: it stays pending. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 || pthread_kill(pthread_self(), SIGPIPE) != 0)
+        return 7;
+    weft_conn *r, *w;
+    if (weft_pipe_open(&r, &w, 0) != 0)
+        return 8;
+    weft_conn_close(r);
+    if (weft_conn_send(w, "x", 1) != EPIPE || sigpipe_pending() != 1)
+        return 9;
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0 || sig != SIGPIPE || sigpipe_pending() != 0)
+        return 10;
+    weft_conn_close(w);
+    return 0;
+}
+
+/* Not under Valgrind, which refuses to install seccomp filters. */
+WT_CASE(test_conn_pipes_without_rwf_nosignal_mask_sigpipe, "unit")
+{
+    WT_EQ(reap(fork_child(child_without_rwf_nosignal, NULL)), 0);
 }
 
 /* In a child, so the test process keeps SIGPIPE's default: with SIGPIPE

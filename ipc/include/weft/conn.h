@@ -51,10 +51,12 @@
  * returns ENOTRECOVERABLE.
  *
  * Signals: sending on a connection whose peer is gone returns EPIPE; it
- * never raises SIGPIPE, whatever the process's disposition of it (a pipe's
- * sender blocks SIGPIPE around each write: two system calls, which
- * WEFT_CONN_SIGPIPE_IGNORED saves a program that ignores SIGPIPE). Waits
- * are restarted after signal handlers run. */
+ * never raises SIGPIPE, whatever the process's disposition of it. A pipe
+ * is written with pwritev2's RWF_NOSIGNAL (Linux 6.18 and later); on an
+ * older kernel its sender blocks SIGPIPE around each write instead (two
+ * system calls more a message, which WEFT_CONN_SIGPIPE_IGNORED saves a
+ * program that ignores SIGPIPE). Waits are restarted after signal
+ * handlers run. */
 #ifndef WEFT_CONN_H
 #define WEFT_CONN_H
 
@@ -85,9 +87,10 @@ typedef struct weft_conn weft_conn;
 /* Flag of weft_pipe_open and weft_conn_adopt: the program keeps SIGPIPE
  * from ending it for as long as the connection sends - it ignores SIGPIPE
  * (signal(SIGPIPE, SIG_IGN), as Python and Rust programs do) or every
- * thread that sends on it blocks SIGPIPE - so a send writes without
- * blocking SIGPIPE around the write: two system calls fewer a message on a
- * pipe (sockets need none). A send to a pipe without a reader still
+ * thread that sends on it blocks SIGPIPE - so a send writes plainly: on a
+ * kernel older than Linux 6.18, two system calls fewer a message on a
+ * pipe (sockets, and pipes on newer kernels, need none). A send to a pipe
+ * without a reader still
  * returns EPIPE; if the program stops ignoring SIGPIPE, such a send ends it
  * (the signal's default action). */
 #define WEFT_CONN_SIGPIPE_IGNORED 4u
