@@ -103,7 +103,7 @@ struct running {
 };
 
 /* Tasks a worker takes from the ring in one lock round, at most. */
-enum { BATCH_MAX = 16 };
+enum { BATCH_MAX = 64 };
 
 struct worker {
     weft_tpool *pool;

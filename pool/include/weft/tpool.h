@@ -16,7 +16,7 @@
  * A task returns 0 and may store a result pointer (the future's result), or
  * returns an error code (the future's error). Tasks start in about
  * submission order as workers become free: when the queue backs up, a
- * worker takes its share of it at once (up to 16 tasks, run in order), and
+ * worker takes its share of it at once (up to 64 tasks, run in order), and
  * a worker with nothing to do takes the next task of another's share, so
  * no task waits behind a running one while a worker is free. Workers start
  * on demand, one per submission that finds none idle (none when the queue
