@@ -22,13 +22,15 @@
  *   SIGPIPE: sockets use MSG_NOSIGNAL. A pipe is written with pwritev2's
  *   RWF_NOSIGNAL (Linux 6.18), which makes a write to a pipe with no reader
  *   fail with EPIPE and raise nothing. A kernel that refuses the flag
- *   (EOPNOTSUPP, before writing anything) is remembered for the process,
- *   and from then on the sending thread blocks SIGPIPE around the write,
- *   and when the write fails with EPIPE it takes the SIGPIPE the write
- *   raised off the thread's pending set (unless one was pending before),
- *   so the process never sees it. A connection made with
- *   WEFT_CONN_SIGPIPE_IGNORED, whose caller keeps SIGPIPE harmless itself
- *   (checked when the connection is made), is written plainly.
+ *   (EOPNOTSUPP on a pipe, before writing anything) is remembered for the
+ *   process, and from then on - and always for an adopted descriptor
+ *   that is neither a pipe nor a socket - the sending thread blocks
+ *   SIGPIPE around the write, and when the write fails with EPIPE it
+ *   takes the SIGPIPE the write raised off the thread's pending set
+ *   (unless one was pending before), so the process never sees it. A
+ *   connection made with WEFT_CONN_SIGPIPE_IGNORED, whose caller keeps
+ *   SIGPIPE harmless itself (checked when the connection is made), is
+ *   written plainly.
  *
  *   Fork: every connection is on a list; in the child, one whose send_mu or
  *   recv_mu was held (by a thread that does not exist there) gets its locks
@@ -71,7 +73,7 @@ enum { RBUF_SIZE = 16384, IOV_MAX_SEND = 64, SMALL_FRAME = 512 };
 
 struct weft_conn {
     int fd;
-    bool can_read, can_write, is_socket;
+    bool can_read, can_write, is_socket, is_fifo;
     bool sigpipe_ignored; /* WEFT_CONN_SIGPIPE_IGNORED: write without masking */
     bool forked_busy; /* set only in a forked child, before it has threads */
     uint64_t limit;   /* atomic */
@@ -198,7 +200,9 @@ static int conn_new(weft_conn **out, int fd, bool r, bool w, bool sigpipe_ignore
     c->fd = fd;
     c->can_read = r;
     c->can_write = w;
-    c->is_socket = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+    bool known = fstat(fd, &st) == 0;
+    c->is_socket = known && S_ISSOCK(st.st_mode);
+    c->is_fifo = known && S_ISFIFO(st.st_mode);
     c->sigpipe_ignored = sigpipe_ignored;
     c->limit = WEFT_CONN_LIMIT_DEFAULT;
     weft_lock_init(&c->send_mu);
@@ -398,12 +402,14 @@ static int write_all_masked(const weft_conn *c, struct iovec *iov, int n, int64_
 }
 
 /* Write a frame's iovecs (send_mu held), keeping SIGPIPE from the process
- * as the top of the file says. */
+ * as the top of the file says. Only a pipe's refusal of RWF_NOSIGNAL says
+ * the kernel lacks it: an adopted descriptor of another kind (a device)
+ * may refuse every RWF_ flag, and is simply written masked. */
 static int write_frame(const weft_conn *c, struct iovec *iov, int n, int64_t deadline_ns)
 {
     if (c->is_socket || c->sigpipe_ignored)
         return write_all(c, iov, n, PLAIN, deadline_ns);
-    if (!__atomic_load_n(&nosignal_refused, __ATOMIC_RELAXED)) {
+    if (c->is_fifo && !__atomic_load_n(&nosignal_refused, __ATOMIC_RELAXED)) {
         int rc = write_all(c, iov, n, NOSIGNAL, deadline_ns);
         if (rc != NOSIGNAL_REFUSED)
             return rc;

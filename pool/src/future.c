@@ -331,15 +331,18 @@ int weft_future_wait_until(weft_future *f, int64_t deadline_ns)
     if (f->ppool != NULL && load_state(f) < WEFT_FUTURE_DONE)
         weft__ppool_help(f, deadline_ns);
     /* Spin, but not while the task's thread is on this CPU: it cannot run
-     * until this thread stops. Yield to it instead, marking the word so
-     * that it yields back when it has completed f; a yield that brings no
-     * result (the thread was not ready to run here) leaves the wait to
-     * the futex. */
+     * until this thread stops. Yield to it instead (unless the deadline
+     * has passed), marking the word so that it yields back once it has
+     * completed f (as it starts its next task or goes idle); a yield that
+     * brings no result (the thread was not ready to run here) leaves the
+     * wait to the futex. */
     uint32_t here = f->spin > 0 ? weft__pool_cpu() : 0;
     for (uint32_t i = 0; i < f->spin; i++) {
         if (load_state(f) >= WEFT_FUTURE_DONE)
             return 0;
         if (here != 0 && __atomic_load_n(&f->cpu, __ATOMIC_RELAXED) == here) {
+            if (deadline_ns != WEFT_DEADLINE_NEVER && weft_time_now_ns() >= deadline_ns)
+                break; /* a poll: no time to give away */
             (void)__atomic_fetch_or(&f->word, WEFT__FUT_YIELDED, __ATOMIC_RELAXED);
             (void)sched_yield();
             if (load_state(f) >= WEFT_FUTURE_DONE)

@@ -17,7 +17,7 @@
 /* The future's word: the state in the low two bits, WAITING when a
  * thread may sleep on the word (the completer then wakes it), and YIELDED
  * when a waiter on the CPU of the task's thread yielded to it (a hint:
- * that thread yields back once done, see weft_future_wait_until). */
+ * that thread yields back after the task, see weft_future_wait_until). */
 #define WEFT__FUT_STATE 3u
 #define WEFT__FUT_WAITING 4u
 #define WEFT__FUT_YIELDED 8u

@@ -48,10 +48,11 @@
  *     or the finishing worker's when it goes to the ring), so that a
  *     waiter on that CPU yields to that thread instead of spinning for a
  *     thread that cannot run until it stops (see weft_future_wait_until).
- *     The worker that completes such a future yields back, and then
- *     checks its word once instead of spinning: if the waiter did not
- *     run (the scheduler gave the CPU back to the worker), spinning would
- *     only keep it from running.
+ *     The worker that completes such a future yields back (before its
+ *     next task, or as it goes idle), and when idle then checks its word
+ *     once instead of spinning: if the waiter did not run (the scheduler
+ *     gave the CPU back to the worker), spinning would only keep it from
+ *     running.
  *   - References: the ring holds one to each task's future, and moves it
  *     into the batch that takes the task; a thief or a cancelling shutdown
  *     takes one of its own. The batch's worker drops its reference as soon
@@ -400,7 +401,9 @@ static size_t take_batch(weft_tpool *p, struct worker *w) WEFT_REQUIRES(p->mu)
 /* Run the n tasks of w's batch that no thief or cancel claimed first.
  * The last one, if it completes a future with no done callbacks, raises
  * p->finishing as it does (see weft_tpool_submit). Returns RAN_RAISED if
- * it did, and RAN_WOKE if any of them woke a sleeping waiter. */
+ * it did, RAN_WOKE if any of them woke a sleeping waiter, RAN_YIELDED if
+ * any completed a future whose waiter yielded to this thread; before the
+ * next task, the worker yields back to such a waiter. */
 static unsigned run_batch(struct worker *w, size_t n)
 {
     unsigned ran = 0;
@@ -417,6 +420,8 @@ static unsigned run_batch(struct worker *w, size_t n)
         }
         unsigned r = run_claimed(fn, slot->arg, f, finishing);
         ran = (ran & (RAN_WOKE | RAN_YIELDED)) | r;
+        if ((r & RAN_YIELDED) && i + 1 < n)
+            (void)sched_yield(); /* the waiter runs now, not after the batch */
         if (f != NULL) {
             /* The batch's reference, dropped now: a waiter that is
              * already watching drops the last one, on the thread that
