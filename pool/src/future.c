@@ -79,6 +79,7 @@ int weft_future_create(weft_future **out)
     WEFT__POOL_HG_ATOMIC(&f->word);
     WEFT__POOL_HG_ATOMIC(&f->refs);
     WEFT__POOL_HG_ATOMIC(&f->cpu);
+    WEFT__POOL_HG_ATOMIC(&f->yield_cpu);
     *out = f;
     return 0;
 }
@@ -343,7 +344,8 @@ int weft_future_wait_until(weft_future *f, int64_t deadline_ns)
         if (here != 0 && __atomic_load_n(&f->cpu, __ATOMIC_RELAXED) == here) {
             if (deadline_ns != WEFT_DEADLINE_NEVER && weft_time_now_ns() >= deadline_ns)
                 break; /* a poll: no time to give away */
-            (void)__atomic_fetch_or(&f->word, WEFT__FUT_YIELDED, __ATOMIC_RELAXED);
+            __atomic_store_n(&f->yield_cpu, here, __ATOMIC_RELAXED);
+            (void)__atomic_fetch_or(&f->word, WEFT__FUT_YIELDED, __ATOMIC_RELEASE);
             (void)sched_yield();
             if (load_state(f) >= WEFT_FUTURE_DONE)
                 return 0;

@@ -49,6 +49,9 @@ struct weft_future {
     bool has_worker;
     pid_t worker_pid;
     int worker_exit;
+    /* The CPU (plus one) of the waiter that last set YIELDED (atomic, a
+     * hint): its worker yields back only from that CPU. */
+    uint32_t yield_cpu;
     void *value;
     size_t size;
     void (*value_free)(void *);

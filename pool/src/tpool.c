@@ -181,9 +181,12 @@ static unsigned run_task(weft_future *f, weft_task_fn fn, void *arg, uint32_t *f
     int rc = fn(arg, &result);
     if (f == NULL)
         return 0;
-    uint32_t word = __atomic_load_n(&f->word, __ATOMIC_RELAXED);
+    uint32_t word = __atomic_load_n(&f->word, __ATOMIC_ACQUIRE);
     unsigned ran = (word & WEFT__FUT_WAITING) ? RAN_WOKE : 0;
-    if (word & WEFT__FUT_YIELDED)
+    /* A waiter that yielded from another CPU (the hint it went by was
+     * stale) is not waiting for this one: spinning is right here. */
+    if ((word & WEFT__FUT_YIELDED) &&
+        __atomic_load_n(&f->yield_cpu, __ATOMIC_RELAXED) == weft__pool_cpu())
         ran |= RAN_YIELDED;
     if (weft__future_complete_task(f, rc, rc == 0 ? result : NULL, finishing))
         ran |= RAN_RAISED;
