@@ -36,7 +36,8 @@ struct weft_future {
     uint32_t refs;
     /* Pauses a waiter spins before it sleeps: set by the code that makes
      * the future, before it is published (see weft_future_wait_until). */
-    uint32_t spin;
+    uint16_t spin;
+    bool has_worker;
     /* The CPU (plus one; 0: not known) of the thread that runs the task, or
      * that is to run it: a waiter on that CPU does not spin, since the
      * thread it waits for cannot run while it does (atomic, a hint). */
@@ -46,7 +47,6 @@ struct weft_future {
      * stored with release after the fields are written). */
     weft_lock mu;
     int error;
-    bool has_worker;
     pid_t worker_pid;
     int worker_exit;
     /* The CPU (plus one) of the waiter that last set YIELDED (atomic, a
@@ -92,6 +92,7 @@ _Static_assert(sizeof(struct weft_future) <= 120, "a future outgrew a fastbin bl
 #ifndef WEFT_FUTURE_SPIN_ROUNDS
 #define WEFT_FUTURE_SPIN_ROUNDS 200
 #endif
+_Static_assert(WEFT_FUTURE_SPIN_ROUNDS <= UINT16_MAX, "f->spin holds the spin rounds");
 
 /* weft__pool_cpu - the CPU the calling thread runs on (weft_thread_cpu),
  * plus one; 0 when it cannot be known (a tag that never matches). */
