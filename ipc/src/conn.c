@@ -61,8 +61,8 @@
 #include "weft/time.h"
 
 /* SMALL_FRAME: a frame up to this size (header included) is copied into
- * one buffer and written with one plain write, which the kernel takes
- * faster than a gather of two pieces. */
+ * one buffer and written as one piece, which the kernel takes faster than
+ * a gather of two. */
 enum { RBUF_SIZE = 16384, IOV_MAX_SEND = 64, SMALL_FRAME = 512 };
 /* One read or write asks the kernel for at most this much. */
 #define IO_CHUNK ((size_t)1 << 30)
@@ -372,8 +372,9 @@ static int write_all(const weft_conn *c, struct iovec *iov, int n, int how, int6
     return 0;
 }
 
-/* write_all for a pipe on a kernel without RWF_NOSIGNAL, with SIGPIPE
- * kept from the process (see the top of the file). */
+/* write_all for a pipe on a kernel without RWF_NOSIGNAL, or a descriptor
+ * that is neither a pipe nor a socket, with SIGPIPE kept from the process
+ * (see the top of the file). */
 static int write_all_masked(const weft_conn *c, struct iovec *iov, int n, int64_t deadline_ns)
 {
     sigset_t pipe_set, old;

@@ -292,7 +292,9 @@ static uint64_t ring_off(const weft_queue *q, uint64_t pos)
  * (never overlapping). Up to 64 bytes, the usual size of a queue's small
  * messages, the copy is inline: two overlapping moves of the largest
  * power of two that fits, where the call to memcpy cost about as much as
- * the rest of the message's handling. */
+ * the rest of the message's handling. Written out case by case: as a loop
+ * over the sizes, clang kept the moves as calls (16.7 ns a batched
+ * message against 10.3). */
 static inline void copy_bytes(void *dst, const void *src, size_t n)
 {
     unsigned char *d = (unsigned char *)dst;
