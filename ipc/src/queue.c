@@ -277,13 +277,13 @@ size_t weft_queue_max_messages(const weft_queue *q) { return (size_t)q->nslots; 
 
 /* ---- slots ---------------------------------------------------------- */
 
-static struct q_slot *slot(const weft_queue *q, uint64_t seq)
+static inline struct q_slot *slot(const weft_queue *q, uint64_t seq)
 {
     return &q->slots[q->slot_mask ? seq & q->slot_mask : seq % q->nslots];
 }
 
 /* A byte position's offset in the data ring. */
-static uint64_t ring_off(const weft_queue *q, uint64_t pos)
+static inline uint64_t ring_off(const weft_queue *q, uint64_t pos)
 {
     return q->cap_mask ? pos & q->cap_mask : pos % q->cap;
 }
@@ -327,15 +327,24 @@ struct span {
     uint32_t len;
 };
 
+/* Whether a message at sp.start of sp.len bytes lies inside a data ring
+ * of cap bytes (cap_mask: cap - 1 if a power of two, else 0); *off: its
+ * offset in the ring. */
+static inline bool span_ok(uint64_t cap, uint64_t cap_mask, struct span sp, uint64_t *off)
+{
+    *off = cap_mask ? sp.start & cap_mask : sp.start % cap;
+    return sp.start <= Q_POS_MAX && sp.start % 8 == 0 && sp.len <= cap &&
+           *off + round8(sp.len) <= cap;
+}
+
 /* Read slot s and check that it describes bytes inside the data ring:
  * true and *sp, or false (damaged). */
-static bool read_slot(const weft_queue *q, const struct q_slot *s, struct span *sp)
+static inline bool read_slot(const weft_queue *q, const struct q_slot *s, struct span *sp)
 {
     sp->start = __atomic_load_n(&s->start, __ATOMIC_RELAXED);
     sp->len = __atomic_load_n(&s->len, __ATOMIC_RELAXED);
-    uint64_t off = ring_off(q, sp->start);
-    return sp->start <= Q_POS_MAX && sp->start % 8 == 0 && sp->len <= q->cap &&
-           off + round8(sp->len) <= q->cap;
+    uint64_t off;
+    return span_ok(q->cap, q->cap_mask, *sp, &off);
 }
 
 static bool state_ok(const weft_queue *q, uint32_t st)
@@ -587,66 +596,100 @@ static int lock_consumers(weft_queue *q, int64_t deadline) WEFT_NO_THREAD_SAFETY
 
 /* ---- put ------------------------------------------------------------ */
 
-/* Where a message of r bytes goes, given head: 0 and *pos, EAGAIN (no
- * room), EPROTO (indices or slots out of shape). */
-static int put_space(const weft_queue *q, uint64_t tail, uint64_t head, uint64_t last_end,
-                     uint64_t r, uint64_t *pos)
+/* The error a message would get from put into a queue of capacity cap,
+ * 0 if none. */
+static int put_check(uint64_t cap, const weft_queue_msg *m)
 {
-    if (head > tail || tail - head > q->nslots)
+    if (!m->buf && m->len)
+        return EINVAL;
+    return m->len > cap || m->len > UINT32_MAX ? EMSGSIZE : 0;
+}
+
+/* Where a put batch writes (plock held): the next message's number `seq`
+ * and byte position `pos`, with pos's offset in the data ring and seq's
+ * slot index (kept alongside, not worked out per message); and the room
+ * left, from head as this producer last saw it: `slots` more slots, and
+ * the bytes below position `limit` (the oldest message's start plus cap;
+ * 0 while the queue is empty: the batch's first message then sets it). */
+struct put_cur {
+    uint64_t seq, pos, off, idx;
+    uint64_t slots, limit;
+};
+
+/* The room past the committed tail for message c->seq at c->pos, given
+ * head: 0, or EPROTO (head, or head's slot, out of shape). */
+static int room_at(const weft_queue *q, uint64_t tail, uint64_t head, struct put_cur *c)
+{
+    if (head > tail || c->seq - head > q->nslots) /* c->seq >= tail */
         return EPROTO;
-    if (tail - head == q->nslots)
-        return EAGAIN;
-    uint64_t p = last_end;
-    uint64_t off = ring_off(q, p);
-    if (off + r > q->cap)
-        p += q->cap - off; /* never split: skip the ring's end */
-    uint64_t oldest = p;
+    c->slots = q->nslots - (c->seq - head);
+    c->limit = 0;
     if (tail != head) {
         struct span sp;
         if (!read_slot(q, slot(q, head), &sp))
             return EPROTO;
-        oldest = sp.start;
-        if (oldest > last_end || last_end - oldest > q->cap)
+        if (sp.start > c->pos || c->pos - sp.start > q->cap)
             return EPROTO;
+        c->limit = sp.start + q->cap;
     }
-    if (p + r - oldest > q->cap)
-        return EAGAIN;
-    *pos = p;
     return 0;
 }
 
-/* Write message `at` past the committed tail, without committing it
- * (plock held). *end is where the message before it ends: read from its
- * slot by the caller for the first of a batch, and moved past this one.
- * Returns 0, EAGAIN (no room; *seen_head is the head it saw), EPROTO. */
-static int place(weft_queue *q, uint64_t at, uint64_t *end, const void *msg, size_t len,
-                 uint64_t *seen_head)
+/* Write msgs[0..n) past the committed tail while they fit and pass
+ * put_check (msgs[0] is checked), without committing them (plock held).
+ * Returns how many it wrote; *why says what stopped it first: 0 (all
+ * written), EAGAIN (no room) or put_check's error. A message never splits
+ * at the ring's end: it skips to the start. Locals throughout: the copies
+ * into the ring may alias anything, and would make the compiler reload
+ * whatever it reads through a pointer, per message. */
+static size_t fill(const weft_queue *q, struct put_cur *cur, const weft_queue_msg *msgs, size_t n,
+                   int *why)
 {
-    uint64_t r = round8(len), pos = 0;
-    uint64_t head = q->p_head;
-    int rc = put_space(q, at, head, *end, r, &pos);
-    if (rc != 0) { /* full or out of shape by the old head: look again */
-        head = q->p_head = LOAD(&q->h->head);
-        rc = put_space(q, at, head, *end, r, &pos);
+    const uint64_t cap = q->cap, nslots = q->nslots;
+    unsigned char *const data = q->data;
+    struct q_slot *const slots = q->slots;
+    struct put_cur c = *cur;
+    size_t k = 0;
+    *why = 0;
+    for (; k < n; k++) {
+        const weft_queue_msg m = msgs[k];
+        if (k > 0 && (*why = put_check(cap, &m)) != 0)
+            break;
+        uint64_t r = round8(m.len), pos = c.pos, off = c.off;
+        if (off + r > cap) {
+            pos += cap - off;
+            off = 0;
+        }
+        uint64_t limit = c.limit ? c.limit : pos + cap;
+        if (c.slots == 0 || pos + r > limit) {
+            *why = EAGAIN;
+            break;
+        }
+        if (m.len)
+            copy_bytes(data + off, m.buf, m.len);
+        struct q_slot *s = &slots[c.idx];
+        /* Atomic because weft_queue_full reads slots without the lock. */
+        __atomic_store_n(&s->start, pos, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->len, (uint32_t)m.len, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->state, Q_ST_READY, __ATOMIC_RELAXED);
+        c.limit = limit;
+        c.slots--;
+        c.seq++;
+        c.idx = c.idx + 1 == nslots ? 0 : c.idx + 1;
+        c.pos = pos + r;
+        c.off = off + r;
     }
-    *seen_head = head;
-    if (rc != 0)
-        return rc;
-    if (len)
-        copy_bytes(q->data + ring_off(q, pos), msg, len);
-    struct q_slot *s = slot(q, at);
-    /* Atomic because weft_queue_full reads slots without the lock. */
-    __atomic_store_n(&s->start, pos, __ATOMIC_RELAXED);
-    __atomic_store_n(&s->len, (uint32_t)len, __ATOMIC_RELAXED);
-    __atomic_store_n(&s->state, Q_ST_READY, __ATOMIC_RELAXED);
-    *end = pos + r;
-    return 0;
+    *cur = c;
+    return k;
 }
 
-/* Append the longest prefix of msgs[0..n) that fits, n >= 1, and commit
- * it with one store of tail (plock held): 0 (*put of them, at least one),
- * EAGAIN (not even the first fits; *seen_head is the head it saw), EPIPE,
- * EPROTO. */
+/* Append the longest prefix of msgs[0..n) that fits and passes put_check
+ * (the caller checked msgs[0]), n >= 1, and commit it with one store of
+ * tail (plock held): 0 (*put of them, at least one), EAGAIN (not even the
+ * first fits; *seen_head is the head it saw), EPIPE, EPROTO. The room is
+ * worked out from this process's copy of head, and once more from the
+ * shared head when that copy says full: head only moves on, so the copy
+ * only ever understates the room. */
 static int put_locked(weft_queue *q, const weft_queue_msg *msgs, size_t n, size_t *put,
                       uint64_t *seen_head)
 {
@@ -654,19 +697,32 @@ static int put_locked(weft_queue *q, const weft_queue_msg *msgs, size_t n, size_
     uint64_t tail = __atomic_load_n(&h->tail, __ATOMIC_RELAXED);
     if (LOAD(&h->closed))
         return EPIPE;
-    uint64_t end = 0;
+    struct put_cur c = {tail, 0, 0, 0, 0, 0};
     if (tail > 0) {
         struct span sp;
         if (!read_slot(q, slot(q, tail - 1), &sp))
             return EPROTO;
-        end = sp.start + round8(sp.len);
+        c.pos = sp.start + round8(sp.len);
     }
+    c.off = ring_off(q, c.pos);
+    c.idx = q->slot_mask ? tail & q->slot_mask : tail % q->nslots;
+    uint64_t head = q->p_head;
     size_t k = 0;
-    int rc = 0;
-    while (k < n && (rc = place(q, tail + k, &end, msgs[k].buf, msgs[k].len, seen_head)) == 0)
-        k++;
+    int why = 0, rc = room_at(q, tail, head, &c);
+    if (rc == 0)
+        k = fill(q, &c, msgs, n, &why);
+    if (rc != 0 || why == EAGAIN) { /* full or out of shape by the old head: look again */
+        uint64_t first = k > 0 ? slot(q, tail)->start : 0;
+        head = q->p_head = LOAD(&h->head);
+        rc = room_at(q, tail, head, &c);
+        if (rc == 0 && c.limit == 0 && k > 0)
+            c.limit = first + q->cap; /* this batch's first is the oldest */
+        if (rc == 0)
+            k += fill(q, &c, msgs + k, n - k, &why);
+    }
+    *seen_head = head;
     if (k == 0)
-        return rc;
+        return rc != 0 ? rc : why;
 #if defined(WEFT_MUTANT) && WEFT_MUTANT == 9 /* seeded bug (ci/mutants): the message is not published */
     __atomic_store_n(&h->tail, tail + k, __ATOMIC_RELAXED);
 #else
@@ -801,16 +857,8 @@ static int wait_round(weft_queue *q, uint32_t *seq, uint32_t seen, uint32_t *wai
     return 0;
 }
 
-/* The error a message would get from put, 0 if none. */
-static int put_check(const weft_queue *q, const weft_queue_msg *m)
-{
-    if (!m->buf && m->len)
-        return EINVAL;
-    return m->len > q->cap || m->len > UINT32_MAX ? EMSGSIZE : 0;
-}
-
-/* Put the longest prefix of msgs[0..n) that fits, once at least the first
- * does. The caller checked the messages (put_check). */
+/* Put the longest prefix of msgs[0..n) that fits and passes put_check,
+ * once at least the first does. The caller checked the first. */
 static int put_wait(weft_queue *q, const weft_queue_msg *msgs, size_t n, size_t *put,
                     int64_t deadline, bool try_only)
 {
@@ -848,7 +896,7 @@ static int put_one(weft_queue *q, const void *msg, size_t len, int64_t deadline,
         return EINVAL;
     /* put_locked only reads the message: the cast drops nothing. */
     weft_queue_msg m = {(void *)msg, len, 0};
-    int rc = put_check(q, &m);
+    int rc = put_check(q->cap, &m);
     size_t put = 0;
     return rc ? rc : put_wait(q, &m, 1, &put, deadline, try_only);
 }
@@ -884,12 +932,10 @@ int weft_queue_put_many_until(weft_queue *q, const weft_queue_msg *msgs, size_t 
     if (n == 0)
         return 0;
     /* Only the valid prefix is tried: the first message that could never
-     * be put ends it, and fails the call when it comes first. */
-    size_t ok = 0;
-    int rc = 0;
-    while (ok < n && (rc = put_check(q, &msgs[ok])) == 0)
-        ok++;
-    return ok == 0 ? rc : put_wait(q, msgs, ok, put, deadline_ns, false);
+     * be put ends it (put_locked checks the others as it goes), and fails
+     * the call when it comes first. */
+    int rc = put_check(q->cap, &msgs[0]);
+    return rc ? rc : put_wait(q, msgs, n, put, deadline_ns, false);
 }
 
 int weft_queue_put_many(weft_queue *q, const weft_queue_msg *msgs, size_t n, size_t *put)
@@ -1040,15 +1086,24 @@ static size_t take_run(weft_queue *q, weft_queue_msg *msgs, size_t n, uint64_t *
     *seen_tail = tail;
     if (h->rd != head || !indices_ok(q, tail) || LOAD(&h->nleased) != 0)
         return 0;
-    size_t k = 0;
-    for (; k < n && head + k < tail; k++) {
-        const struct q_slot *s = slot(q, head + k);
-        struct span sp;
-        if (s->state != Q_ST_READY || !read_slot(q, s, &sp) || sp.len > msgs[k].cap)
+    /* Locals, as in fill(): the copies out of the ring may alias
+     * anything. */
+    const uint64_t cap = q->cap, cap_mask = q->cap_mask, nslots = q->nslots;
+    const unsigned char *const data = q->data;
+    const struct q_slot *const slots = q->slots;
+    uint64_t idx = q->slot_mask ? head & q->slot_mask : head % nslots;
+    size_t k = 0, avail = tail - head < n ? (size_t)(tail - head) : n;
+    for (; k < avail; k++) {
+        const struct q_slot *s = &slots[idx];
+        struct span sp = {__atomic_load_n(&s->start, __ATOMIC_RELAXED),
+                          __atomic_load_n(&s->len, __ATOMIC_RELAXED)};
+        uint64_t off;
+        if (s->state != Q_ST_READY || !span_ok(cap, cap_mask, sp, &off) || sp.len > msgs[k].cap)
             break;
         msgs[k].len = sp.len;
         if (sp.len)
-            copy_bytes(msgs[k].buf, q->data + ring_off(q, sp.start), sp.len);
+            copy_bytes(msgs[k].buf, data + off, sp.len);
+        idx = idx + 1 == nslots ? 0 : idx + 1;
     }
     if (k == 0)
         return 0;
