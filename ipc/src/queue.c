@@ -431,13 +431,32 @@ static void unpark(uint32_t *seq, const uint32_t *parked)
     }
 }
 
+/* After a producer died holding plock (plock held). Its put never
+ * happened - the commit is one store of tail - but it may have written
+ * slots past tail, and a producer whose copy of head is behind reads the
+ * slot of that old head, now one of those: a message of length 0 written
+ * there at the end of the ring's bytes would pass for the oldest one and
+ * make the room look larger than it is. So every free slot gets a start
+ * no slot can have, which read_slot refuses: such a producer then reads
+ * the shared head. Out of shape indices are left to the puts (EPROTO). */
+static void forget_uncommitted(weft_queue *q)
+{
+    uint64_t tail = LOAD(&q->h->tail), head = LOAD(&q->h->head);
+    if (head > tail || tail - head > q->nslots)
+        return;
+    for (uint64_t seq = tail; seq < head + q->nslots; seq++)
+        __atomic_store_n(&slot(q, seq)->start, UINT64_MAX, __ATOMIC_RELAXED);
+}
+
 static int lock_producers(weft_queue *q, int64_t deadline) WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
     int rc = weft_rlock_acquire_until(&q->h->plock, deadline);
     if (rc == 0 || rc == EOWNERDEAD)
         unpark(&q->h->put_seq, &q->h->get_parked);
-    if (rc == EOWNERDEAD) /* a put's state is one store: nothing to repair */
+    if (rc == EOWNERDEAD) {
+        forget_uncommitted(q);
         rc = weft_rlock_consistent(&q->h->plock);
+    }
     return lock_result(rc);
 }
 
@@ -653,6 +672,8 @@ static size_t fill(const weft_queue *q, struct put_cur *cur, const weft_queue_ms
     *why = 0;
     for (; k < n; k++) {
         const weft_queue_msg m = msgs[k];
+        /* Before the room: put_locked's second call counts on a message
+         * that stopped the first for room having been checked. */
         if (k > 0 && (*why = put_check(cap, &m)) != 0)
             break;
         uint64_t r = round8(m.len), pos = c.pos, off = c.off;
@@ -689,7 +710,9 @@ static size_t fill(const weft_queue *q, struct put_cur *cur, const weft_queue_ms
  * first fits; *seen_head is the head it saw), EPIPE, EPROTO. The room is
  * worked out from this process's copy of head, and once more from the
  * shared head when that copy says full: head only moves on, so the copy
- * only ever understates the room. */
+ * only ever understates the room (the slot of an old head is a free slot
+ * now, and holds a committed message, which the checks see, or a dead
+ * producer's, which forget_uncommitted() spoiled). */
 static int put_locked(weft_queue *q, const weft_queue_msg *msgs, size_t n, size_t *put,
                       uint64_t *seen_head)
 {

@@ -877,6 +877,67 @@ WT_CASE(test_queue_reserve_reaps_leases_of_dead_holders, "unit valgrind") {
     weft_queue_free(q);
 }
 
+/* ---- a producer that dies in a put ------------------------------------ */
+
+/* Dies holding plock after writing, past tail, six slots that describe
+ * messages of length 0 at the end of the committed bytes (position 384):
+ * a put cut off in its batch. Holding the lock at its end is the point,
+ * which the thread-safety analysis cannot be told otherwise. */
+static int die_with_uncommitted_slots(void *p) WEFT_NO_THREAD_SAFETY_ANALYSIS
+{
+    weft_shm *s;
+    if (weft_shm_attach(&s, (const char *)p) != 0)
+        return 2;
+    struct q_hdr *h = (struct q_hdr *)weft_shm_addr(s);
+    struct q_slot *slots = (struct q_slot *)((unsigned char *)h + h->slots_off);
+    if (weft_rlock_acquire(&h->plock) != 0)
+        return 3;
+    for (uint64_t seq = h->tail; seq < h->tail + 6; seq++) {
+        struct q_slot *sl = &slots[seq % h->nslots];
+        sl->start = 384;
+        sl->len = 0;
+        sl->state = Q_ST_READY;
+    }
+    _exit(0); /* plock held: the kernel marks its owner dead */
+}
+
+/* A producer whose copy of head is old reads that head's slot, which a
+ * producer that died in a put may have written: the room must come from
+ * the real head, and no byte of an unread message may be written over. */
+WT_CASE(test_queue_dead_producers_slots_do_not_make_room, "unit valgrind") {
+    const char *name = unique("deadput");
+    weft_queue *q;
+    weft_queue_opts o = {1024, 8, 0, 0};
+    WT_EQ(weft_queue_create(&q, name, &o), 0);
+    unsigned char b[640], r[640];
+    for (unsigned i = 0; i < 6; i++) { /* 64 bytes each: bytes 0..384 */
+        memset(b, 'a' + (int)i, 64);
+        WT_EQ(weft_queue_put(q, b, 64), 0);
+    }
+    size_t len = 0;
+    for (unsigned i = 0; i < 4; i++) /* head is 4 (byte 256); this handle's copy 0 */
+        WT_EQ(weft_queue_try_get(q, r, sizeof r, &len), 0);
+    pid_t kid = fork_child(die_with_uncommitted_slots, (void *)name);
+    WT_EQ(reap(kid), 0);
+    /* 384 + 640 = 1024: fits below 256 + 1024. The next 300 bytes would
+     * go at 1024, that is over bytes 0..304 of the ring, where messages 4
+     * and 5 still are. */
+    memset(b, 'x', sizeof b);
+    WT_EQ(weft_queue_try_put(q, b, 640), 0);
+    WT_EQ(weft_queue_try_put(q, b, 300), EAGAIN);
+    for (unsigned i = 4; i < 6; i++) {
+        WT_EQ(weft_queue_try_get(q, r, sizeof r, &len), 0);
+        WT_EQ(len, 64u);
+        for (size_t k = 0; k < 64; k++)
+            WT_EQ(r[k], 'a' + (int)i);
+    }
+    WT_EQ(weft_queue_try_get(q, r, sizeof r, &len), 0);
+    WT_EQ(len, 640u);
+    WT_EQ(weft_queue_try_put(q, b, 300), 0); /* room now */
+    weft_queue_free(q);
+    WT_EQ(weft_queue_unlink(name), 0);
+}
+
 /* ---- damaged blocks ---------------------------------------------------- */
 
 static void damage_and_use(const char *name, size_t off, uint64_t v)
