@@ -436,15 +436,20 @@ static void unpark(uint32_t *seq, const uint32_t *parked)
  * slots past tail, and a producer whose copy of head is behind reads the
  * slot of that old head, now one of those: a message of length 0 written
  * there at the end of the ring's bytes would pass for the oldest one and
- * make the room look larger than it is. So every free slot gets a start
- * no slot can have, which read_slot refuses: such a producer then reads
- * the shared head. Out of shape indices are left to the puts (EPROTO). */
+ * make the room look larger than it is. So the free slots get a start no
+ * slot can have, which read_slot refuses: such a producer then reads the
+ * shared head. All but the newest message's slot when the queue is empty:
+ * every put reads where the bytes end from that one (and if the dead
+ * producer wrote it, it wrote a message that starts at or past that end,
+ * which as the oldest says no more than that the empty ring is free).
+ * Out of shape indices are left to the puts (EPROTO). */
 static void forget_uncommitted(weft_queue *q)
 {
     uint64_t tail = LOAD(&q->h->tail), head = LOAD(&q->h->head);
     if (head > tail || tail - head > q->nslots)
         return;
-    for (uint64_t seq = tail; seq < head + q->nslots; seq++)
+    uint64_t stop = head + q->nslots - (head == tail ? 1u : 0u);
+    for (uint64_t seq = tail; seq < stop; seq++)
         __atomic_store_n(&slot(q, seq)->start, UINT64_MAX, __ATOMIC_RELAXED);
 }
 

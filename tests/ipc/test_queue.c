@@ -934,6 +934,20 @@ WT_CASE(test_queue_dead_producers_slots_do_not_make_room, "unit valgrind") {
     WT_EQ(weft_queue_try_get(q, r, sizeof r, &len), 0);
     WT_EQ(len, 640u);
     WT_EQ(weft_queue_try_put(q, b, 300), 0); /* room now */
+    /* Empty, and another producer dies in a put: where the bytes end is
+     * still known, and puts go on. */
+    WT_EQ(weft_queue_try_get(q, r, sizeof r, &len), 0);
+    WT_EQ(weft_queue_empty(q), 1);
+    kid = fork_child(die_with_uncommitted_slots, (void *)name);
+    WT_EQ(reap(kid), 0);
+    for (unsigned i = 0; i < 20; i++) { /* around the ring more than once */
+        memset(b, 'k' + (int)i, 200);
+        WT_EQ(weft_queue_try_put(q, b, 200), 0);
+        WT_EQ(weft_queue_try_get(q, r, sizeof r, &len), 0);
+        WT_EQ(len, 200u);
+        WT_EQ(r[0], 'k' + (int)i);
+        WT_EQ(r[199], 'k' + (int)i);
+    }
     weft_queue_free(q);
     WT_EQ(weft_queue_unlink(name), 0);
 }
