@@ -439,16 +439,27 @@ static void unpark(uint32_t *seq, const uint32_t *parked)
  * make the room look larger than it is. So the free slots get a start no
  * slot can have, which read_slot refuses: such a producer then reads the
  * shared head. All but the newest message's slot when the queue is empty:
- * every put reads where the bytes end from that one (and if the dead
- * producer wrote it, it wrote a message that starts at or past that end,
- * which as the oldest says no more than that the empty ring is free).
+ * every put reads where the bytes end from that one. If the dead producer
+ * wrote it (a batch of nslots messages, or any put when nslots is 1), it
+ * wrote a message that starts at or past that end, which as the oldest
+ * says no more than that the empty ring is free - unless it died between
+ * its stores of start and len: then the start is a real position and the
+ * length another message's, which read_slot may refuse. Any position will
+ * do in an empty ring, so such a slot keeps its start with a length of 0.
  * Out of shape indices are left to the puts (EPROTO). */
 static void forget_uncommitted(weft_queue *q)
 {
     uint64_t tail = LOAD(&q->h->tail), head = LOAD(&q->h->head);
     if (head > tail || tail - head > q->nslots)
         return;
-    uint64_t stop = head + q->nslots - (head == tail ? 1u : 0u);
+    uint64_t stop = head + q->nslots;
+    if (head == tail && tail > 0) {
+        struct q_slot *newest = slot(q, tail - 1);
+        struct span sp;
+        if (!read_slot(q, newest, &sp))
+            __atomic_store_n(&newest->len, 0u, __ATOMIC_RELAXED);
+        stop--; /* tail - 1 + nslots: the newest message's slot */
+    }
     for (uint64_t seq = tail; seq < stop; seq++)
         __atomic_store_n(&slot(q, seq)->start, UINT64_MAX, __ATOMIC_RELAXED);
 }

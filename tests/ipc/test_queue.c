@@ -879,22 +879,33 @@ WT_CASE(test_queue_reserve_reaps_leases_of_dead_holders, "unit valgrind") {
 
 /* ---- a producer that dies in a put ------------------------------------ */
 
-/* Dies holding plock after writing, past tail, six slots that describe
- * messages of length 0 at the end of the committed bytes (position 384):
- * a put cut off in its batch. Holding the lock at its end is the point,
- * which the thread-safety analysis cannot be told otherwise. */
+/* A put cut off in its batch: dies holding plock after writing, past
+ * tail, `count` slots that describe messages of length 0 at position
+ * `start` - or, `torn`, only the first slot's start. */
+struct dead_put {
+    const char *name;
+    unsigned count;
+    uint64_t start;
+    bool torn;
+};
+
+/* Holding the lock at its end is the point, which the thread-safety
+ * analysis cannot be told otherwise. */
 static int die_with_uncommitted_slots(void *p) WEFT_NO_THREAD_SAFETY_ANALYSIS
 {
+    const struct dead_put *d = (const struct dead_put *)p;
     weft_shm *s;
-    if (weft_shm_attach(&s, (const char *)p) != 0)
+    if (weft_shm_attach(&s, d->name) != 0)
         return 2;
     struct q_hdr *h = (struct q_hdr *)weft_shm_addr(s);
     struct q_slot *slots = (struct q_slot *)((unsigned char *)h + h->slots_off);
     if (weft_rlock_acquire(&h->plock) != 0)
         return 3;
-    for (uint64_t seq = h->tail; seq < h->tail + 6; seq++) {
+    for (uint64_t seq = h->tail; seq < h->tail + d->count; seq++) {
         struct q_slot *sl = &slots[seq % h->nslots];
-        sl->start = 384;
+        sl->start = d->start;
+        if (d->torn)
+            break;
         sl->len = 0;
         sl->state = Q_ST_READY;
     }
@@ -917,7 +928,8 @@ WT_CASE(test_queue_dead_producers_slots_do_not_make_room, "unit valgrind") {
     size_t len = 0;
     for (unsigned i = 0; i < 4; i++) /* head is 4 (byte 256); this handle's copy 0 */
         WT_EQ(weft_queue_try_get(q, r, sizeof r, &len), 0);
-    pid_t kid = fork_child(die_with_uncommitted_slots, (void *)name);
+    struct dead_put d = {name, 6, 384, false}; /* at the end of the bytes */
+    pid_t kid = fork_child(die_with_uncommitted_slots, &d);
     WT_EQ(reap(kid), 0);
     /* 384 + 640 = 1024: fits below 256 + 1024. The next 300 bytes would
      * go at 1024, that is over bytes 0..304 of the ring, where messages 4
@@ -934,11 +946,14 @@ WT_CASE(test_queue_dead_producers_slots_do_not_make_room, "unit valgrind") {
     WT_EQ(weft_queue_try_get(q, r, sizeof r, &len), 0);
     WT_EQ(len, 640u);
     WT_EQ(weft_queue_try_put(q, b, 300), 0); /* room now */
-    /* Empty, and another producer dies in a put: where the bytes end is
-     * still known, and puts go on. */
+    /* Empty, and another producer dies in a put of a whole ring's worth
+     * (8 slots, the newest message's too): where the bytes end is still
+     * known, and puts go on. */
     WT_EQ(weft_queue_try_get(q, r, sizeof r, &len), 0);
     WT_EQ(weft_queue_empty(q), 1);
-    kid = fork_child(die_with_uncommitted_slots, (void *)name);
+    d.count = 8;
+    d.start = 1328; /* 1024 + 304: the end of the bytes */
+    kid = fork_child(die_with_uncommitted_slots, &d);
     WT_EQ(reap(kid), 0);
     for (unsigned i = 0; i < 20; i++) { /* around the ring more than once */
         memset(b, 'k' + (int)i, 200);
@@ -947,6 +962,28 @@ WT_CASE(test_queue_dead_producers_slots_do_not_make_room, "unit valgrind") {
         WT_EQ(len, 200u);
         WT_EQ(r[0], 'k' + (int)i);
         WT_EQ(r[199], 'k' + (int)i);
+    }
+    weft_queue_free(q);
+    WT_EQ(weft_queue_unlink(name), 0);
+
+    /* One slot: the newest message's slot is the next put's. A producer
+     * dies between its stores of start and len, leaving a start past 600
+     * bytes with the length 600 of the message before: puts go on. */
+    name = unique("deadput1");
+    o = (weft_queue_opts){1024, 1, 0, 0};
+    WT_EQ(weft_queue_create(&q, name, &o), 0);
+    WT_EQ(weft_queue_try_put(q, b, 600), 0);
+    WT_EQ(weft_queue_try_get(q, r, sizeof r, &len), 0);
+    d = (struct dead_put){name, 1, 600, true};
+    kid = fork_child(die_with_uncommitted_slots, &d);
+    WT_EQ(reap(kid), 0);
+    for (unsigned i = 0; i < 6; i++) {
+        memset(b, 'p' + (int)i, 300);
+        WT_EQ(weft_queue_try_put(q, b, 300), 0);
+        WT_EQ(weft_queue_try_get(q, r, sizeof r, &len), 0);
+        WT_EQ(len, 300u);
+        WT_EQ(r[0], 'p' + (int)i);
+        WT_EQ(r[299], 'p' + (int)i);
     }
     weft_queue_free(q);
     WT_EQ(weft_queue_unlink(name), 0);
