@@ -277,9 +277,15 @@ size_t weft_queue_max_messages(const weft_queue *q) { return (size_t)q->nslots; 
 
 /* ---- slots ---------------------------------------------------------- */
 
+/* The index of message seq's slot. */
+static inline uint64_t slot_index(const weft_queue *q, uint64_t seq)
+{
+    return q->slot_mask ? seq & q->slot_mask : seq % q->nslots;
+}
+
 static inline struct q_slot *slot(const weft_queue *q, uint64_t seq)
 {
-    return &q->slots[q->slot_mask ? seq & q->slot_mask : seq % q->nslots];
+    return &q->slots[slot_index(q, seq)];
 }
 
 /* A byte position's offset in the data ring. */
@@ -744,7 +750,7 @@ static int put_locked(weft_queue *q, const weft_queue_msg *msgs, size_t n, size_
         c.pos = sp.start + round8(sp.len);
     }
     c.off = ring_off(q, c.pos);
-    c.idx = q->slot_mask ? tail & q->slot_mask : tail % q->nslots;
+    c.idx = slot_index(q, tail);
     uint64_t head = q->p_head;
     size_t k = 0;
     int why = 0, rc = room_at(q, tail, head, &c);
@@ -1130,7 +1136,7 @@ static size_t take_run(weft_queue *q, weft_queue_msg *msgs, size_t n, uint64_t *
     const uint64_t cap = q->cap, cap_mask = q->cap_mask, nslots = q->nslots;
     const unsigned char *const data = q->data;
     const struct q_slot *const slots = q->slots;
-    uint64_t idx = q->slot_mask ? head & q->slot_mask : head % nslots;
+    uint64_t idx = slot_index(q, head);
     size_t k = 0, avail = tail - head < n ? (size_t)(tail - head) : n;
     for (; k < avail; k++) {
         const struct q_slot *s = &slots[idx];
