@@ -22,7 +22,7 @@ patch=$(sed -n 's/^#define WEFT_VERSION_PATCH \([0-9]*\)$/\1/p' "$ver_h")
 bad=0
 total=0
 for m in sync core ipc pool; do
-    lib=$(find "$scratch/build" -name "libweft_$m.so.$major.$minor.$patch" | head -n 1)
+    lib=$(find "$scratch/build" -name "libweft_$m.so.$major.$minor.$patch" -print -quit)
     if [ -z "$lib" ]; then
         echo "check.sh: libweft_$m.so.$major.$minor.$patch not built" >&2
         exit 1
@@ -60,7 +60,7 @@ int main(void)
     return 0;
 }
 PROG
-libdir=$(dirname "$(find "$scratch/build" -name "libweft_sync.so" | head -n 1)")
+libdir=$(dirname "$(find "$scratch/build" -name "libweft_sync.so" -print -quit)")
 "$cc" -std=c11 -I "$src/sync/include" -o "$scratch/v" "$scratch/v.c" -L "$libdir" -lweft_sync
 got=$(LD_LIBRARY_PATH=$libdir "$scratch/v")
 if [ "$got" != "$major.$minor.$patch" ]; then
