@@ -56,6 +56,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "copy.h"
 #include "io.h"
 #include "weft/lock.h"
 #include "weft/time.h"
@@ -436,7 +437,7 @@ static int send_frame(weft_conn *c, const struct iovec *iov, int iovcnt, uint64_
     if (len <= SMALL_FRAME - WEFT_FRAME_HEADER_MAX) {
         for (int i = 0; i < iovcnt; i++) {
             if (iov[i].iov_len) {
-                memcpy(small + v[0].iov_len, iov[i].iov_base, iov[i].iov_len);
+                weft__copy_bytes(small + v[0].iov_len, iov[i].iov_base, iov[i].iov_len);
                 v[0].iov_len += iov[i].iov_len;
             }
         }
@@ -498,7 +499,8 @@ static int recv_usable(const weft_conn *c)
     return 0;
 }
 
-/* Publish what weft_conn_poll_until looks at. */
+/* Publish what weft_conn_poll_until looks at: once, at the end of each
+ * receive. */
 static void publish(weft_conn *c) WEFT_REQUIRES(c->recv_mu)
 {
     size_t ready = c->rend - c->rpos + (c->have_hdr ? 1 : 0);
@@ -547,30 +549,34 @@ static int read_header(weft_conn *c, int64_t deadline_ns) WEFT_REQUIRES(c->recv_
 {
     uint64_t limit = __atomic_load_n(&c->limit, __ATOMIC_RELAXED);
     for (;;) {
-        size_t hlen;
-        uint64_t plen;
-        const unsigned char *at = c->rbuf ? c->rbuf + c->rpos : NULL;
-        int rc = weft_frame_decode_header(at, c->rend - c->rpos, limit, &hlen, &plen);
-        if (rc == 0) {
-            c->rpos += hlen;
-            c->have_hdr = true;
-            c->plen = plen;
-            publish(c);
-            return 0;
+        size_t have = c->rend - c->rpos;
+        if (have > 0) {
+            size_t hlen;
+            uint64_t plen;
+            int rc = weft_frame_decode_header(c->rbuf + c->rpos, have, limit, &hlen, &plen);
+            if (rc == 0) {
+                c->rpos += hlen;
+                c->have_hdr = true;
+                c->plen = plen;
+                return 0;
+            }
+            if (rc != EAGAIN)
+                return fail(c, EPROTO);
         }
-        if (rc != EAGAIN)
-            return fail(c, EPROTO);
-        rc = rbuf_reserve(c, RBUF_SIZE);
-        if (rc)
-            return rc;
+        if (have == 0 && c->rbuf) {
+            c->rpos = c->rend = 0; /* all returned: read to the front */
+        } else {
+            int rc = rbuf_reserve(c, RBUF_SIZE);
+            if (rc)
+                return rc;
+        }
         size_t got = 0;
-        rc = read_stream(c, c->rbuf + c->rend, c->rcap - c->rend, deadline_ns, &got);
+        int rc = read_stream(c, c->rbuf + c->rend, c->rcap - c->rend, deadline_ns, &got);
         if (rc)
             return rc;
         if (got == 0) /* end of stream: clean between frames, else truncated */
             return fail(c, c->rend > c->rpos ? EPROTO : EPIPE);
         c->rend += got;
-        publish(c);
     }
 }
 
@@ -582,32 +588,25 @@ static int read_payload(weft_conn *c, unsigned char *dst, int64_t deadline_ns)
     size_t len = (size_t)c->plen;
     size_t have = c->rend - c->rpos;
     size_t got = have < len ? have : len;
-    if (got > 0)
-        memcpy(dst, c->rbuf + c->rpos, got);
+    weft__copy_bytes(dst, c->rbuf + c->rpos, got);
     c->rpos += got;
     while (got < len) {
         size_t n = 0;
         int rc = read_stream(c, dst + got, len - got, deadline_ns, &n);
-        if (rc == 0 && n == 0) {
-            publish(c);
+        if (rc == 0 && n == 0)
             return fail(c, EPROTO); /* the peer left in the middle */
-        }
         if (rc) {
             /* Keep what was read: rbuf is empty now (all of it went to
              * dst), so the part goes back at its front. */
-            if (rbuf_reserve(c, got) != 0) {
-                publish(c);
+            if (rbuf_reserve(c, got) != 0)
                 return fail(c, EPROTO); /* cannot keep the stream whole */
-            }
             memcpy(c->rbuf, dst, got);
             c->rend = got;
-            publish(c);
             return rc;
         }
         got += n;
     }
     c->have_hdr = false;
-    publish(c);
     return 0;
 }
 
@@ -644,6 +643,7 @@ static int receive(weft_conn *c, void *buf, size_t cap, void **msg, size_t *len,
         if (rc == 0 || rc == EMSGSIZE)
             *len = n;
     }
+    publish(c);
     weft_lock_release(&c->recv_mu);
     return rc;
 }

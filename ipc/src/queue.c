@@ -92,6 +92,7 @@
 #include "weft/time.h"
 #include "weft/tsa.h"
 
+#include "copy.h"
 #include "queue_layout.h"
 
 struct weft_queue {
@@ -292,38 +293,6 @@ static inline struct q_slot *slot(const weft_queue *q, uint64_t seq)
 static inline uint64_t ring_off(const weft_queue *q, uint64_t pos)
 {
     return q->cap_mask ? pos & q->cap_mask : pos % q->cap;
-}
-
-/* memcpy for message bytes, between the ring and a caller's buffer
- * (never overlapping). Up to 64 bytes, the usual size of a queue's small
- * messages, the copy is inline: two overlapping moves of the largest
- * power of two that fits, where the call to memcpy cost about as much as
- * the rest of the message's handling. Written out case by case: as a loop
- * over the sizes, clang kept the moves as calls (16.7 ns a batched
- * message against 10.3). */
-static inline void copy_bytes(void *dst, const void *src, size_t n)
-{
-    unsigned char *d = (unsigned char *)dst;
-    const unsigned char *s = (const unsigned char *)src;
-    if (n > 64) {
-        memcpy(d, s, n);
-    } else if (n >= 32) {
-        memcpy(d, s, 32);
-        memcpy(d + n - 32, s + n - 32, 32);
-    } else if (n >= 16) {
-        memcpy(d, s, 16);
-        memcpy(d + n - 16, s + n - 16, 16);
-    } else if (n >= 8) {
-        memcpy(d, s, 8);
-        memcpy(d + n - 8, s + n - 8, 8);
-    } else if (n >= 4) {
-        memcpy(d, s, 4);
-        memcpy(d + n - 4, s + n - 4, 4);
-    } else if (n > 0) {
-        d[0] = s[0];
-        d[n / 2] = s[n / 2];
-        d[n - 1] = s[n - 1];
-    }
 }
 
 /* A slot's position and length, read once: what is checked must be what
@@ -709,7 +678,7 @@ static size_t fill(const weft_queue *q, struct put_cur *cur, const weft_queue_ms
             break;
         }
         if (m.len)
-            copy_bytes(data + off, m.buf, m.len);
+            weft__copy_bytes(data + off, m.buf, m.len);
         struct q_slot *s = &slots[c.idx];
         /* Atomic because weft_queue_full reads slots without the lock. */
         __atomic_store_n(&s->start, pos, __ATOMIC_RELAXED);
@@ -1090,7 +1059,7 @@ static int get_locked(weft_queue *q, const struct take *tk, uint64_t *seen_tail,
         *tk->alloc = dst;
     }
     if (len)
-        copy_bytes(dst, q->data + ring_off(q, sp.start), len);
+        weft__copy_bytes(dst, q->data + ring_off(q, sp.start), len);
     if (lease >= 0) {
         q->leases[lease].seq = seq;
         __atomic_store_n(&s->state, Q_ST_LEASED + (uint32_t)lease, __ATOMIC_SEQ_CST); /* commit */
@@ -1147,7 +1116,7 @@ static size_t take_run(weft_queue *q, weft_queue_msg *msgs, size_t n, uint64_t *
             break;
         msgs[k].len = sp.len;
         if (sp.len)
-            copy_bytes(msgs[k].buf, data + off, sp.len);
+            weft__copy_bytes(msgs[k].buf, data + off, sp.len);
         idx = idx + 1 == nslots ? 0 : idx + 1;
     }
     if (k == 0)
