@@ -912,6 +912,22 @@ static int die_with_uncommitted_slots(void *p) WEFT_NO_THREAD_SAFETY_ANALYSIS
     _exit(0); /* plock held: the kernel marks its owner dead */
 }
 
+/* rounds put/get pairs on q of len-byte messages (len <= 640), the i-th
+ * filled with fill + i: each comes back whole. */
+static void put_get_rounds(weft_queue *q, unsigned rounds, size_t len, int fill)
+{
+    unsigned char b[640], r[640];
+    size_t got = 0;
+    for (unsigned i = 0; i < rounds; i++) {
+        memset(b, fill + (int)i, len);
+        WT_EQ(weft_queue_try_put(q, b, len), 0);
+        WT_EQ(weft_queue_try_get(q, r, sizeof r, &got), 0);
+        WT_EQ(got, len);
+        WT_EQ(r[0], fill + (int)i);
+        WT_EQ(r[len - 1], fill + (int)i);
+    }
+}
+
 /* A producer whose copy of head is old reads that head's slot, which a
  * producer that died in a put may have written: the room must come from
  * the real head, and no byte of an unread message may be written over. */
@@ -955,14 +971,7 @@ WT_CASE(test_queue_dead_producers_slots_do_not_make_room, "unit valgrind") {
     d.start = 1328; /* 1024 + 304: the end of the bytes */
     kid = fork_child(die_with_uncommitted_slots, &d);
     WT_EQ(reap(kid), 0);
-    for (unsigned i = 0; i < 20; i++) { /* around the ring more than once */
-        memset(b, 'k' + (int)i, 200);
-        WT_EQ(weft_queue_try_put(q, b, 200), 0);
-        WT_EQ(weft_queue_try_get(q, r, sizeof r, &len), 0);
-        WT_EQ(len, 200u);
-        WT_EQ(r[0], 'k' + (int)i);
-        WT_EQ(r[199], 'k' + (int)i);
-    }
+    put_get_rounds(q, 20, 200, 'k'); /* around the ring more than once */
     weft_queue_free(q);
     WT_EQ(weft_queue_unlink(name), 0);
 
@@ -977,14 +986,7 @@ WT_CASE(test_queue_dead_producers_slots_do_not_make_room, "unit valgrind") {
     d = (struct dead_put){name, 1, 600, true};
     kid = fork_child(die_with_uncommitted_slots, &d);
     WT_EQ(reap(kid), 0);
-    for (unsigned i = 0; i < 6; i++) {
-        memset(b, 'p' + (int)i, 300);
-        WT_EQ(weft_queue_try_put(q, b, 300), 0);
-        WT_EQ(weft_queue_try_get(q, r, sizeof r, &len), 0);
-        WT_EQ(len, 300u);
-        WT_EQ(r[0], 'p' + (int)i);
-        WT_EQ(r[299], 'p' + (int)i);
-    }
+    put_get_rounds(q, 6, 300, 'p');
     weft_queue_free(q);
     WT_EQ(weft_queue_unlink(name), 0);
 }
