@@ -57,6 +57,7 @@
 #include <unistd.h>
 
 #include "copy.h"
+#include "frame_codec.h"
 #include "io.h"
 #include "weft/lock.h"
 #include "weft/time.h"
@@ -412,6 +413,19 @@ static int write_frame(const weft_conn *c, struct iovec *iov, int n, int64_t dea
     if (c->is_socket || c->sigpipe_ignored)
         return write_all(c, iov, n, PLAIN, deadline_ns);
     if (c->is_fifo && !__atomic_load_n(&nosignal_refused, __ATOMIC_RELAXED)) {
+        if (n == 1 && deadline_ns == WEFT_DEADLINE_NEVER) {
+            /* The common case, in line: a small frame (one piece) in one
+             * write. One that failed wrote nothing, and write_all starts
+             * over; a pipe takes a write this small whole or not at all,
+             * but a part written would not be written twice. */
+            ssize_t w = pwritev2(c->fd, iov, 1, -1, RWF_NOSIGNAL);
+            if (w >= 0 && (size_t)w == iov->iov_len)
+                return 0;
+            if (w > 0) {
+                iov->iov_base = (char *)iov->iov_base + w;
+                iov->iov_len -= (size_t)w;
+            }
+        }
         int rc = write_all(c, iov, n, NOSIGNAL, deadline_ns);
         if (rc != NOSIGNAL_REFUSED)
             return rc;
@@ -432,7 +446,7 @@ static int send_frame(weft_conn *c, const struct iovec *iov, int iovcnt, uint64_
     unsigned char small[SMALL_FRAME];
     struct iovec v[IOV_MAX_SEND + 1];
     v[0].iov_base = small;
-    v[0].iov_len = weft_frame_encode_header(len, small);
+    v[0].iov_len = weft__frame_encode_header(len, small);
     int n = 1;
     if (len <= SMALL_FRAME - WEFT_FRAME_HEADER_MAX) {
         for (int i = 0; i < iovcnt; i++) {
@@ -550,10 +564,10 @@ static int read_header(weft_conn *c, int64_t deadline_ns) WEFT_REQUIRES(c->recv_
     uint64_t limit = __atomic_load_n(&c->limit, __ATOMIC_RELAXED);
     for (;;) {
         size_t have = c->rend - c->rpos;
-        if (have > 0) {
+        if (have > 0 && c->rbuf) { /* have > 0 implies rbuf; said for the analyzer */
             size_t hlen;
             uint64_t plen;
-            int rc = weft_frame_decode_header(c->rbuf + c->rpos, have, limit, &hlen, &plen);
+            int rc = weft__frame_decode_header(c->rbuf + c->rpos, have, limit, &hlen, &plen);
             if (rc == 0) {
                 c->rpos += hlen;
                 c->have_hdr = true;
@@ -620,8 +634,19 @@ static int receive(weft_conn *c, void *buf, size_t cap, void **msg, size_t *len,
         return rc;
     weft_lock_acquire(&c->recv_mu);
     rc = __atomic_load_n(&c->rerr, __ATOMIC_ACQUIRE);
-    if (!rc && !c->have_hdr)
+    if (!rc && !c->have_hdr) {
+        /* The common case, in line: nothing buffered, no deadline. A read
+         * that failed or found the end of the stream changed nothing, and
+         * read_header reads again and reports it. */
+        if (c->rpos == c->rend && c->rbuf && deadline_ns == WEFT_DEADLINE_NEVER) {
+            ssize_t r = read(c->fd, c->rbuf, c->rcap < IO_CHUNK ? c->rcap : IO_CHUNK);
+            if (r > 0) {
+                c->rpos = 0;
+                c->rend = (size_t)r;
+            }
+        }
         rc = read_header(c, deadline_ns);
+    }
     if (!rc) {
         size_t n = (size_t)c->plen;
         unsigned char *dst = (unsigned char *)buf;

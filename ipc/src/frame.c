@@ -4,7 +4,8 @@
  *   Byte loops only, no library calls but memcpy for the payload: the
  *   decoder is the input surface of every connection, so it is kept small
  *   enough for Frama-C's value analysis to prove free of undefined
- *   behaviour (ci/analyze frama-c). The decoder reads only buf[0..n) and
+ *   behaviour (ci/analyze frama-c). The header code itself is inline in
+ *   frame_codec.h, shared with weft_conn. The decoder reads only buf[0..n) and
  *   reports a payload length only after comparing it with the limit, so
  *   callers never size an allocation from unchecked bytes. */
 #include "weft/frame.h"
@@ -12,31 +13,16 @@
 #include <errno.h>
 #include <string.h>
 
-/* The length-field code (0..3) for a payload of len bytes. */
-static unsigned len_code(uint64_t len)
-{
-    if (len <= 0xFFu)
-        return 0;
-    if (len <= 0xFFFFu)
-        return 1;
-    if (len <= 0xFFFFFFFFu)
-        return 2;
-    return 3;
-}
+#include "frame_codec.h"
 
 size_t weft_frame_header_len(uint64_t len)
 {
-    return 1u + ((size_t)1 << len_code(len));
+    return 1u + ((size_t)1 << weft__frame_len_code(len));
 }
 
 size_t weft_frame_encode_header(uint64_t len, unsigned char *out)
 {
-    unsigned c = len_code(len);
-    size_t width = (size_t)1 << c;
-    out[0] = (unsigned char)(WEFT_FRAME_TAG | c);
-    for (size_t i = 0; i < width; i++)
-        out[1 + i] = (unsigned char)(len >> (8 * i));
-    return 1 + width;
+    return weft__frame_encode_header(len, out);
 }
 
 int weft_frame_decode_header(const void *buf, size_t n, uint64_t limit, size_t *header_len,
@@ -44,29 +30,8 @@ int weft_frame_decode_header(const void *buf, size_t n, uint64_t limit, size_t *
 {
     if ((!buf && n) || !header_len || !payload_len)
         return EINVAL;
-    const unsigned char *b = (const unsigned char *)buf;
-    *header_len = WEFT_FRAME_HEADER_MIN;
-    *payload_len = 0;
-    if (n == 0)
-        return EAGAIN;
-    if ((b[0] & 0xF8u) != WEFT_FRAME_TAG || (b[0] & 0x04u))
-        return EPROTO;
-    unsigned c = b[0] & 0x03u;
-    size_t width = (size_t)1 << c;
-    *header_len = 1 + width;
-    if (n < 1 + width)
-        return EAGAIN;
-    uint64_t len = 0;
-    for (size_t i = 0; i < width; i++)
-        len |= (uint64_t)b[1 + i] << (8 * i);
-    *payload_len = len;
-    if (len_code(len) != c)
-        return EPROTO;
-    if (limit > WEFT_FRAME_LIMIT_MAX)
-        limit = WEFT_FRAME_LIMIT_MAX;
-    if (len > limit)
-        return EPROTO;
-    return 0;
+    return weft__frame_decode_header((const unsigned char *)buf, n, limit, header_len,
+                                     payload_len);
 }
 
 int weft_frame_encode(const void *msg, size_t len, void *out, size_t cap, size_t *written)

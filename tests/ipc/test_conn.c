@@ -676,17 +676,32 @@ static void *poke_then_send(void *arg)
     return NULL;
 }
 
+/* A message there and back on r and w, so that r has read before (and
+ * has its buffer: the next receive takes its first read in line). */
+static void warm_up(weft_conn *r, weft_conn *w)
+{
+    char buf[8];
+    size_t n = 0;
+    WT_EQ(weft_conn_send(w, "warm", 4), 0);
+    WT_EQ(weft_conn_recv(r, buf, sizeof buf, &n), 0);
+    WT_EQ(n, 4u);
+}
+
 /* Signal handlers installed without SA_RESTART interrupt the waits; the
- * receive goes on and returns the message. */
+ * receive goes on and returns the message: a first receive, and one after
+ * others, with and without a deadline. */
 WT_CASE(test_conn_waits_survive_signals, "unit valgrind")
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_usr1;
     WT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
-    for (int timed = 0; timed < 2; timed++) {
+    for (int round = 0; round < 4; round++) {
+        int timed = round & 1;
         weft_conn *r, *w;
         open_pair(&r, &w, (unsigned)timed);
+        if (round >= 2)
+            warm_up(r, w);
         __atomic_store_n(&interrupted, 0, __ATOMIC_RELAXED);
         struct poke p = {pthread_self(), w};
         pthread_t t = spawn(poke_then_send, &p);
@@ -703,30 +718,103 @@ WT_CASE(test_conn_waits_survive_signals, "unit valgrind")
     }
 }
 
-/* An adopted non-blocking descriptor still gives blocking receives. */
+/* An adopted non-blocking descriptor still gives blocking receives: a
+ * first one, and one after others. */
 WT_CASE(test_conn_adopt_nonblocking_descriptor, "unit valgrind")
 {
-    int fds[2];
-    WT_EQ(pipe(fds), 0);
-    WT_EQ(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
-    weft_conn *r, *w;
-    WT_EQ(weft_conn_adopt(&r, fds[0], WEFT_CONN_READ), 0);
-    WT_EQ(weft_conn_adopt(&w, fds[1], WEFT_CONN_WRITE), 0);
-    WT_EQ(weft_conn_fileno(r), fds[0]);
-    struct poke p = {pthread_self(), w};
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_usr1;
     WT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
-    pthread_t t = spawn(poke_then_send, &p);
-    char buf[8];
-    size_t n;
-    WT_EQ(weft_conn_recv(r, buf, sizeof buf, &n), 0);
-    WT_EQ(n, 4u);
-    join(t);
-    WT_EQ(weft_conn_close(r), 0);
-    WT_EQ(weft_conn_close(w), 0);
-    WT_EQ(fcntl(fds[0], F_GETFD), -1); /* closed with the connection */
+    for (int warm = 0; warm < 2; warm++) {
+        int fds[2];
+        WT_EQ(pipe(fds), 0);
+        WT_EQ(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
+        weft_conn *r, *w;
+        WT_EQ(weft_conn_adopt(&r, fds[0], WEFT_CONN_READ), 0);
+        WT_EQ(weft_conn_adopt(&w, fds[1], WEFT_CONN_WRITE), 0);
+        WT_EQ(weft_conn_fileno(r), fds[0]);
+        if (warm)
+            warm_up(r, w);
+        __atomic_store_n(&interrupted, 0, __ATOMIC_RELAXED);
+        struct poke p = {pthread_self(), w};
+        pthread_t t = spawn(poke_then_send, &p);
+        char buf[8];
+        size_t n;
+        WT_EQ(weft_conn_recv(r, buf, sizeof buf, &n), 0);
+        WT_EQ(n, 4u);
+        WT_EQ(memcmp(buf, "done", 4), 0);
+        join(t);
+        WT_EQ(weft_conn_close(r), 0);
+        WT_EQ(weft_conn_close(w), 0);
+        WT_EQ(fcntl(fds[0], F_GETFD), -1); /* closed with the connection */
+    }
+}
+
+struct room_wait {
+    weft_conn *w;
+    int rc;
+};
+
+static void *send_hello(void *arg)
+{
+    struct room_wait *rw = arg;
+    rw->rc = weft_conn_send(rw->w, "hello", 5);
+    return NULL;
+}
+
+/* A send without a deadline into a full pipe waits for room, whether the
+ * descriptor blocks (its write interrupted by handlers without SA_RESTART)
+ * or not, and then writes its frame whole. */
+WT_CASE(test_conn_send_waits_for_room, "unit valgrind")
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    WT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+    static unsigned char filler[4096];
+    for (int nonblocking = 0; nonblocking < 2; nonblocking++) {
+        int fds[2];
+        WT_EQ(pipe(fds), 0);
+        WT_EQ(fcntl(fds[1], F_SETFL, O_NONBLOCK), 0);
+        size_t filled = 0;
+        for (;;) { /* fill the pipe to the last byte */
+            ssize_t k = write(fds[1], filler, sizeof filler);
+            if (k < 0 && errno == EAGAIN)
+                k = write(fds[1], filler, 1);
+            if (k < 0)
+                break;
+            filled += (size_t)k;
+        }
+        WT_EQ(errno, EAGAIN);
+        if (!nonblocking)
+            WT_EQ(fcntl(fds[1], F_SETFL, 0), 0);
+        weft_conn *w;
+        WT_EQ(weft_conn_adopt(&w, fds[1], WEFT_CONN_WRITE), 0);
+        struct room_wait rw = {w, -1};
+        pthread_t t = spawn(send_hello, &rw);
+        for (int i = 0; i < 3; i++) { /* the sender's wait, interrupted */
+            sleep_ns(5 * MS);
+            WT_EQ(pthread_kill(t, SIGUSR1), 0);
+        }
+        sleep_ns(5 * MS);
+        while (filled > 0) { /* room: the filler read back */
+            ssize_t k = read(fds[0], filler, filled < sizeof filler ? filled : sizeof filler);
+            WT_GT(k, 0);
+            filled -= (size_t)k;
+        }
+        join(t);
+        WT_EQ(rw.rc, 0);
+        weft_conn *r;
+        WT_EQ(weft_conn_adopt(&r, fds[0], WEFT_CONN_READ), 0);
+        char buf[8];
+        size_t n = 0;
+        WT_EQ(weft_conn_recv(r, buf, sizeof buf, &n), 0);
+        WT_EQ(n, 5u);
+        WT_EQ(memcmp(buf, "hello", 5), 0);
+        WT_EQ(weft_conn_close(r), 0);
+        WT_EQ(weft_conn_close(w), 0);
+    }
 }
 
 /* ---- threads ------------------------------------------------------------ */
