@@ -547,10 +547,26 @@ static int rbuf_reserve(weft_conn *c, size_t want) WEFT_REQUIRES(c->recv_mu)
 }
 
 /* read_some, with a socket reset by its peer taken as the end of stream
- * (the peer is gone either way; what it sent before is already read). */
-static int read_stream(const weft_conn *c, void *buf, size_t n, int64_t deadline_ns, size_t *got)
+ * (the peer is gone either way; what it sent before is already read).
+ * Without a deadline the first read is made here, in line (the usual
+ * case); read_some only retries one that was interrupted or would have
+ * blocked. */
+static inline int read_stream(const weft_conn *c, void *buf, size_t n, int64_t deadline_ns,
+                              size_t *got)
 {
-    int rc = read_some(c, buf, n, deadline_ns, got);
+    int rc;
+    if (deadline_ns == WEFT_DEADLINE_NEVER) {
+        ssize_t r = read(c->fd, buf, n < IO_CHUNK ? n : IO_CHUNK);
+        if (r >= 0) {
+            *got = (size_t)r;
+            return 0;
+        }
+        rc = errno;
+        if (rc == EINTR || rc == EAGAIN || rc == EWOULDBLOCK)
+            rc = read_some(c, buf, n, deadline_ns, got);
+    } else {
+        rc = read_some(c, buf, n, deadline_ns, got);
+    }
     if (rc == ECONNRESET) {
         *got = 0;
         rc = 0;
@@ -634,19 +650,8 @@ static int receive(weft_conn *c, void *buf, size_t cap, void **msg, size_t *len,
         return rc;
     weft_lock_acquire(&c->recv_mu);
     rc = __atomic_load_n(&c->rerr, __ATOMIC_ACQUIRE);
-    if (!rc && !c->have_hdr) {
-        /* The common case, in line: nothing buffered, no deadline. A read
-         * that failed or found the end of the stream changed nothing, and
-         * read_header reads again and reports it. */
-        if (c->rpos == c->rend && c->rbuf && deadline_ns == WEFT_DEADLINE_NEVER) {
-            ssize_t r = read(c->fd, c->rbuf, c->rcap < IO_CHUNK ? c->rcap : IO_CHUNK);
-            if (r > 0) {
-                c->rpos = 0;
-                c->rend = (size_t)r;
-            }
-        }
+    if (!rc && !c->have_hdr)
         rc = read_header(c, deadline_ns);
-    }
     if (!rc) {
         size_t n = (size_t)c->plen;
         unsigned char *dst = (unsigned char *)buf;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <termios.h>
 
 #include "sync/helpers.h"
 #include "weft/ipc.h"
@@ -282,6 +283,62 @@ WT_CASE(test_conn_peer_close_is_end_of_stream, "unit valgrind")
         WT_EQ(weft_conn_poll_for(r, 0), 0); /* ready: to say EPIPE */
         weft_conn_close(r);
     }
+}
+
+struct typed_later {
+    int master;
+    int rc;
+};
+
+/* A second frame and end of file, typed after a while: what ends the wait
+ * of a receive that missed the first end of file. */
+static void *type_later(void *arg)
+{
+    struct typed_later *t = arg;
+    sleep_ns(100 * MS);
+    const unsigned char more[] = {0xB0, 5, 'w', 'o', 'r', 'l', 'd', 4};
+    t->rc = write(t->master, more, sizeof more) == (ssize_t)sizeof more ? 0 : errno;
+    return NULL;
+}
+
+/* An end of stream that a read reports only once - a terminal's end of
+ * file, typed after a message - ends the connection too: the receive that
+ * meets it says EPIPE, and so does every later one. */
+WT_CASE(test_conn_one_time_end_of_stream, "unit valgrind")
+{
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    WT_GE(master, 0);
+    WT_EQ(grantpt(master), 0);
+    WT_EQ(unlockpt(master), 0);
+    char name[64];
+    WT_EQ(ptsname_r(master, name, sizeof name), 0);
+    int slave = open(name, O_RDWR | O_NOCTTY);
+    WT_GE(slave, 0);
+    struct termios tio;
+    WT_EQ(tcgetattr(slave, &tio), 0);
+    tio.c_iflag = 0;      /* bytes as typed: no CR/NL mapping, no flow control */
+    tio.c_lflag = ICANON; /* lines and end of file; no echo, no signals */
+    tio.c_cc[VEOF] = 4;
+    WT_EQ(tcsetattr(slave, TCSANOW, &tio), 0);
+    weft_conn *r;
+    WT_EQ(weft_conn_adopt(&r, slave, WEFT_CONN_READ), 0);
+    /* The first end-of-file character hands over the line (the frame),
+     * the second reads as the end of the stream, once. */
+    const unsigned char typed[] = {0xB0, 5, 'h', 'e', 'l', 'l', 'o', 4, 4};
+    WT_EQ(write(master, typed, sizeof typed), (ssize_t)sizeof typed);
+    char buf[8];
+    size_t n = 0;
+    WT_EQ(weft_conn_recv(r, buf, sizeof buf, &n), 0);
+    WT_EQ(n, 5u);
+    WT_EQ(memcmp(buf, "hello", 5), 0);
+    struct typed_later t = {master, -1};
+    pthread_t typist = spawn(type_later, &t);
+    WT_EQ(weft_conn_recv(r, buf, sizeof buf, &n), EPIPE);
+    join(typist);
+    WT_EQ(t.rc, 0);
+    WT_EQ(weft_conn_recv(r, buf, sizeof buf, &n), EPIPE); /* the world stays unread */
+    WT_EQ(weft_conn_close(r), 0);
+    WT_EQ(close(master), 0);
 }
 
 WT_CASE(test_conn_truncated_message_is_eproto, "unit valgrind")
@@ -764,8 +821,8 @@ static void *send_hello(void *arg)
 }
 
 /* A send without a deadline into a full pipe waits for room, whether the
- * descriptor blocks (its write interrupted by handlers without SA_RESTART)
- * or not, and then writes its frame whole. */
+ * descriptor blocks or not, through handlers (without SA_RESTART) run in
+ * the sending thread, and then writes its frame whole. */
 WT_CASE(test_conn_send_waits_for_room, "unit valgrind")
 {
     struct sigaction sa;
@@ -791,6 +848,7 @@ WT_CASE(test_conn_send_waits_for_room, "unit valgrind")
             WT_EQ(fcntl(fds[1], F_SETFL, 0), 0);
         weft_conn *w;
         WT_EQ(weft_conn_adopt(&w, fds[1], WEFT_CONN_WRITE), 0);
+        __atomic_store_n(&interrupted, 0, __ATOMIC_RELAXED);
         struct room_wait rw = {w, -1};
         pthread_t t = spawn(send_hello, &rw);
         for (int i = 0; i < 3; i++) { /* the sender's wait, interrupted */
@@ -805,6 +863,8 @@ WT_CASE(test_conn_send_waits_for_room, "unit valgrind")
         }
         join(t);
         WT_EQ(rw.rc, 0);
+        /* Signals sent while one is pending merge: at least one ran. */
+        WT_GE(__atomic_load_n(&interrupted, __ATOMIC_RELAXED), 1);
         weft_conn *r;
         WT_EQ(weft_conn_adopt(&r, fds[0], WEFT_CONN_READ), 0);
         char buf[8];
