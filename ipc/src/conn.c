@@ -374,6 +374,30 @@ static int write_all(const weft_conn *c, struct iovec *iov, int n, int how, int6
     return 0;
 }
 
+/* write_small's result when write_all is to go on (not an errno value). */
+enum { WRITE_ON = -2 };
+
+/* The usual case of a pipe's write_all, in line: a small frame (one
+ * piece, no deadline) in one write. Returns what write_all would (0, an
+ * errno value, NOSIGNAL_REFUSED), or WRITE_ON for write_all to finish the
+ * frame when the write was interrupted, would have blocked or wrote a part
+ * (iov advanced past it; a pipe takes a write this small whole, so that
+ * is only in principle). */
+static int write_small(const weft_conn *c, struct iovec *iov)
+{
+    ssize_t w = pwritev2(c->fd, iov, 1, -1, RWF_NOSIGNAL);
+    if (w >= 0 && (size_t)w == iov->iov_len)
+        return 0;
+    if (w > 0) {
+        iov->iov_base = (char *)iov->iov_base + w;
+        iov->iov_len -= (size_t)w;
+        return WRITE_ON;
+    }
+    if (w == 0 || errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+        return WRITE_ON;
+    return errno == EOPNOTSUPP ? NOSIGNAL_REFUSED : errno;
+}
+
 /* write_all for a pipe on a kernel without RWF_NOSIGNAL, or a descriptor
  * that is neither a pipe nor a socket, with SIGPIPE kept from the process
  * (see the top of the file). */
@@ -413,20 +437,11 @@ static int write_frame(const weft_conn *c, struct iovec *iov, int n, int64_t dea
     if (c->is_socket || c->sigpipe_ignored)
         return write_all(c, iov, n, PLAIN, deadline_ns);
     if (c->is_fifo && !__atomic_load_n(&nosignal_refused, __ATOMIC_RELAXED)) {
-        if (n == 1 && deadline_ns == WEFT_DEADLINE_NEVER) {
-            /* The common case, in line: a small frame (one piece) in one
-             * write. One that failed wrote nothing, and write_all starts
-             * over; a pipe takes a write this small whole or not at all,
-             * but a part written would not be written twice. */
-            ssize_t w = pwritev2(c->fd, iov, 1, -1, RWF_NOSIGNAL);
-            if (w >= 0 && (size_t)w == iov->iov_len)
-                return 0;
-            if (w > 0) {
-                iov->iov_base = (char *)iov->iov_base + w;
-                iov->iov_len -= (size_t)w;
-            }
-        }
-        int rc = write_all(c, iov, n, NOSIGNAL, deadline_ns);
+        int rc = WRITE_ON;
+        if (n == 1 && deadline_ns == WEFT_DEADLINE_NEVER)
+            rc = write_small(c, iov);
+        if (rc == WRITE_ON)
+            rc = write_all(c, iov, n, NOSIGNAL, deadline_ns);
         if (rc != NOSIGNAL_REFUSED)
             return rc;
         __atomic_store_n(&nosignal_refused, 1, __ATOMIC_RELAXED);
