@@ -334,13 +334,14 @@ static ssize_t write_iov(const weft_conn *c, struct iovec *iov, int n, int how)
     return writev(c->fd, iov, n);
 }
 
-/* Write all of iov[0..n), which it consumes. The caller holds send_mu,
- * and has SIGPIPE blocked when c is a pipe written PLAIN without
- * WEFT_CONN_SIGPIPE_IGNORED. Returns 0, an errno value, or
- * NOSIGNAL_REFUSED (nothing written). */
-static int write_all(const weft_conn *c, struct iovec *iov, int n, int how, int64_t deadline_ns)
+/* Write all of iov[0..n), which it consumes; started: the frame's first
+ * bytes are written already (a deadline then no longer applies). The
+ * caller holds send_mu, and has SIGPIPE blocked when c is a pipe written
+ * PLAIN without WEFT_CONN_SIGPIPE_IGNORED. Returns 0, an errno value, or
+ * NOSIGNAL_REFUSED (nothing written, by this call or before it). */
+static int write_all(const weft_conn *c, struct iovec *iov, int n, int how, bool started,
+                     int64_t deadline_ns)
 {
-    bool started = false;
     bool waited = deadline_ns == WEFT_DEADLINE_NEVER;
     while (n > 0) {
         if (!waited) {
@@ -381,9 +382,9 @@ enum { WRITE_ON = -2 };
  * piece, no deadline) in one write. Returns what write_all would (0, an
  * errno value, NOSIGNAL_REFUSED), or WRITE_ON for write_all to finish the
  * frame when the write was interrupted, would have blocked or wrote a part
- * (iov advanced past it; a pipe takes a write this small whole, so that
- * is only in principle). */
-static int write_small(const weft_conn *c, struct iovec *iov)
+ * (iov advanced past it and *started set; a pipe takes a write this small
+ * whole, so that is only in principle). */
+static int write_small(const weft_conn *c, struct iovec *iov, bool *started)
 {
     ssize_t w = pwritev2(c->fd, iov, 1, -1, RWF_NOSIGNAL);
     if (w >= 0 && (size_t)w == iov->iov_len)
@@ -391,6 +392,7 @@ static int write_small(const weft_conn *c, struct iovec *iov)
     if (w > 0) {
         iov->iov_base = (char *)iov->iov_base + w;
         iov->iov_len -= (size_t)w;
+        *started = true;
         return WRITE_ON;
     }
     if (w == 0 || errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
@@ -417,7 +419,7 @@ static int write_all_masked(const weft_conn *c, struct iovec *iov, int n, int64_
         sigset_t pending;
         was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
     }
-    int rc = write_all(c, iov, n, PLAIN, deadline_ns);
+    int rc = write_all(c, iov, n, PLAIN, false, deadline_ns);
     if (rc == EPIPE && !was_pending) {
         static const struct timespec zero = {0, 0};
         while (sigtimedwait(&pipe_set, NULL, &zero) == -1 && errno == EINTR)
@@ -435,13 +437,14 @@ static int write_all_masked(const weft_conn *c, struct iovec *iov, int n, int64_
 static int write_frame(const weft_conn *c, struct iovec *iov, int n, int64_t deadline_ns)
 {
     if (c->is_socket || c->sigpipe_ignored)
-        return write_all(c, iov, n, PLAIN, deadline_ns);
+        return write_all(c, iov, n, PLAIN, false, deadline_ns);
     if (c->is_fifo && !__atomic_load_n(&nosignal_refused, __ATOMIC_RELAXED)) {
+        bool started = false;
         int rc = WRITE_ON;
         if (n == 1 && deadline_ns == WEFT_DEADLINE_NEVER)
-            rc = write_small(c, iov);
+            rc = write_small(c, iov, &started);
         if (rc == WRITE_ON)
-            rc = write_all(c, iov, n, NOSIGNAL, deadline_ns);
+            rc = write_all(c, iov, n, NOSIGNAL, started, deadline_ns);
         if (rc != NOSIGNAL_REFUSED)
             return rc;
         __atomic_store_n(&nosignal_refused, 1, __ATOMIC_RELAXED);
